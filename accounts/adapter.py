@@ -1,0 +1,60 @@
+"""allauth, adapted: its emails go through the outbox, in the recipient's language, with links built
+from SITE_URL rather than from the request's Host header."""
+
+from types import SimpleNamespace
+from urllib.parse import urlsplit
+
+from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.utils import translation
+
+from portal.mail.services import email_enqueue_rendered
+
+
+def language_for_email(address: str) -> str:
+    """The recipient's saved language, else the language of the page that caused the email."""
+    user = get_user_model().objects.filter(email__iexact=address).only("preferred_language").first()
+    if user is not None:
+        return user.preferred_language
+    current = translation.get_language() or settings.LANGUAGE_CODE
+    return current if current in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
+
+
+def _site_links(context: dict, request) -> dict:
+    """Rebase absolute links that allauth built from the request onto the configured SITE_URL."""
+    if request is None:
+        return context
+    request_base = f"{request.scheme}://{request.get_host()}"
+    rebased = {}
+    for key, value in context.items():
+        if isinstance(value, str) and value.startswith(request_base + "/"):
+            value = settings.SITE_URL + value[len(request_base) :]
+        rebased[key] = value
+    return rebased
+
+
+class PortalAccountAdapter(DefaultAccountAdapter):
+    def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
+        request = allauth_context.request
+        site = SimpleNamespace(
+            name=settings.PROGRAM_NAME, domain=urlsplit(settings.SITE_URL).hostname or ""
+        )
+        base = {"request": request, "email": email, "current_site": site}
+        full_context = _site_links({**base, **context}, request)
+        language = language_for_email(email)
+        with translation.override(language):
+            message = self.render_mail(template_prefix, email, full_context)
+        html = next(
+            (content for content, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"),
+            "",
+        )
+        email_enqueue_rendered(
+            to=email,
+            subject=message.subject,
+            body_text=message.body,
+            body_html=html,
+            language=language,
+            template=template_prefix,
+        )

@@ -1,0 +1,79 @@
+"""End to end on the real parts: Redis broker, a Celery worker, an SMTP server on loopback."""
+
+import time
+
+import pytest
+from django.db import transaction
+
+from portal.mail import services
+from portal.mail.models import OutboxEmail
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+
+def wait_until(predicate, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def is_sent(email_id) -> bool:
+    return OutboxEmail.objects.filter(pk=email_id, status=OutboxEmail.Status.SENT).exists()
+
+
+def test_worker_sends_a_committed_email_over_smtp_exactly_once(celery_worker_thread, smtp_sink):
+    with transaction.atomic():
+        email = services.email_enqueue(
+            to="ann@example.com", template="test_message", context={}, language="en"
+        )
+
+    assert wait_until(lambda: is_sent(email.pk))
+    messages = smtp_sink.wait_for(1)
+    assert len(messages) == 1
+    assert messages[0]["To"] == "ann@example.com"
+    assert messages[0]["Message-ID"] == f"<outbox-{email.pk}@portal.test>"
+    assert "outgoing email works" in messages[0].get_body(("plain",)).get_content()
+
+    # Redelivery of the same task (at-least-once brokers do this) sends nothing more.
+    services.outbox_email_publish(email_id=email.pk)
+    time.sleep(1.0)
+    assert len(smtp_sink.messages) == 1
+
+
+def test_rolled_back_email_never_reaches_the_worker(celery_worker_thread, smtp_sink):
+    with pytest.raises(RuntimeError), transaction.atomic():
+        services.email_enqueue(to="ann@example.com", template="test_message", context={}, language="en")
+        raise RuntimeError("the change failed")
+    time.sleep(1.0)
+    assert OutboxEmail.objects.count() == 0
+    assert smtp_sink.messages == []
+
+
+def test_email_committed_during_a_broker_outage_is_delivered_by_the_sweep(
+    redis_server, smtp_sink, settings
+):
+    settings.OUTBOX_SWEEP_GRACE_SECONDS = 0
+    redis_server.stop()
+
+    # The change commits although the broker is down: the web request is not broken by it.
+    with transaction.atomic():
+        email = services.email_enqueue(
+            to="bob@example.com", template="test_message", context={}, language="en"
+        )
+    email.refresh_from_db()
+    assert email.status == OutboxEmail.Status.PENDING
+    assert services.outbox_sweep() == 0  # still down: nothing published, nothing lost
+
+    redis_server.start()
+    from celery.contrib.testing.worker import start_worker
+
+    from portal.celery import app
+
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        assert services.outbox_sweep() == 1
+        assert wait_until(lambda: is_sent(email.pk))
+        messages = smtp_sink.wait_for(1)
+    assert [m["Message-ID"] for m in messages] == [f"<outbox-{email.pk}@portal.test>"]
