@@ -36,18 +36,27 @@ def _site_links(context: dict, request) -> dict:
 
 
 class PortalAccountAdapter(DefaultAccountAdapter):
+    def save_user(self, request, user, form, commit=True):
+        """A new user keeps the language they signed up in, for pages and for emails."""
+        language = translation.get_language()
+        if language in dict(settings.LANGUAGES):
+            user.preferred_language = language
+        return super().save_user(request, user, form, commit=commit)
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         request = allauth_context.request
-        site = SimpleNamespace(
-            name=settings.PROGRAM_NAME, domain=urlsplit(settings.SITE_URL).hostname or ""
-        )
+        site = SimpleNamespace(name=settings.PROGRAM_NAME, domain=urlsplit(settings.SITE_URL).hostname or "")
         base = {"request": request, "email": email, "current_site": site}
         full_context = _site_links({**base, **context}, request)
         language = language_for_email(email)
         with translation.override(language):
             message = self.render_mail(template_prefix, email, full_context)
         html = next(
-            (content for content, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"),
+            (
+                content
+                for content, mimetype in getattr(message, "alternatives", [])
+                if mimetype == "text/html"
+            ),
             "",
         )
         email_enqueue_rendered(

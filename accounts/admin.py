@@ -8,13 +8,23 @@ from accounts.models import User
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "full_name", "preferred_language", "is_staff", "is_active", "date_joined"]
+    list_display = [
+        "email",
+        "full_name",
+        "preferred_language",
+        "is_staff",
+        "is_active",
+        "date_joined",
+    ]
     list_filter = ["is_staff", "is_superuser", "is_active", "preferred_language"]
     search_fields = ["email", "full_name"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (_("Profile"), {"fields": ["full_name", "preferred_language"]}),
-        (_("Permissions"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (
+            _("Permissions"),
+            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
+        ),
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]

@@ -32,15 +32,11 @@ if PRODUCTION:
         raise environ.ImproperlyConfigured("Set the ALLOWED_HOSTS environment variable")
     DEBUG = False
 else:
-    SECRET_KEY = env.str(
-        "SECRET_KEY", default="development-only-key-never-used-in-production-3f9a7c2e1b"
-    )
+    SECRET_KEY = env.str("SECRET_KEY", default="development-only-key-never-used-in-production-3f9a7c2e1b")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
     DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "development")
 
-SITE_URL = env.str("SITE_URL", default="https://portal.example.com" if PRODUCTION else "").rstrip(
-    "/"
-)
+SITE_URL = env.str("SITE_URL", default="https://portal.example.com" if PRODUCTION else "").rstrip("/")
 if not SITE_URL:
     SITE_URL = f"http://127.0.0.1:{env.int('PORT', default=8000)}"
 PROGRAM_NAME = env.str("PROGRAM_NAME", default="Cloud Solution Provider program")
@@ -102,6 +98,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "portal.context_processors.portal",
+                "accounts.context_processors.navigation",
             ],
         },
     },
@@ -194,6 +191,8 @@ LANGUAGE_COOKIE_SAMESITE = "Lax"
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
+if not PRODUCTION:
+    STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it; collectstatic fills it
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -271,9 +270,7 @@ CELERY_BEAT_SCHEDULE = {
 # --- Directory (Microsoft Entra ID); empty means the built-in directory --------------------------
 ENTRA_CLIENT_ID = env.str("ENTRA_CLIENT_ID", default="")
 ENTRA_CLIENT_SECRET = env.str("ENTRA_CLIENT_SECRET", default="")
-ENTRA_AUTHORITY = env.str(
-    "ENTRA_AUTHORITY", default="https://login.microsoftonline.com/organizations"
-)
+ENTRA_AUTHORITY = env.str("ENTRA_AUTHORITY", default="https://login.microsoftonline.com/organizations")
 ENTRA_GRAPH_URL = env.str("ENTRA_GRAPH_URL", default="https://graph.microsoft.com")
 ENTRA_ENABLED = bool(ENTRA_CLIENT_ID and ENTRA_CLIENT_SECRET)
 

@@ -4,7 +4,7 @@ import os
 
 os.environ.setdefault("DJANGO_ENV", "test")
 
-from portal.settings import *  # noqa: E402
+from portal.settings import *
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Rate limits are exercised by dedicated tests that switch them back on.

@@ -90,9 +90,7 @@ class RedisServer:
         self.directory = Path(os.environ["TEST_REDIS_DIR"])
 
     def ping(self) -> bool:
-        result = subprocess.run(
-            ["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True
-        )
+        result = subprocess.run(["redis-cli", "-p", str(self.port), "ping"], capture_output=True, text=True)
         return result.stdout.strip() == "PONG"
 
     def stop(self):
@@ -106,10 +104,23 @@ class RedisServer:
     def start(self):
         subprocess.run(
             [
-                "redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-                "--daemonize", "yes", "--save", "", "--appendonly", "no",
-                "--dir", str(self.directory), "--pidfile", str(self.directory / "redis.pid"),
-                "--logfile", str(self.directory / "redis.log"),
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--daemonize",
+                "yes",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.directory),
+                "--pidfile",
+                str(self.directory / "redis.pid"),
+                "--logfile",
+                str(self.directory / "redis.log"),
             ],
             check=True,
         )

@@ -204,9 +204,7 @@ def test_sweep_republishes_due_emails_and_frees_abandoned_claims(settings, publi
     now = timezone.now()
     old_pending = OutboxEmailFactory(next_attempt_at=now - timedelta(minutes=5))
     fresh_pending = OutboxEmailFactory(next_attempt_at=now)  # its own on_commit publish is on its way
-    abandoned = OutboxEmailFactory(
-        status=Status.SENDING, claimed_at=now - timedelta(minutes=30), attempts=1
-    )
+    abandoned = OutboxEmailFactory(status=Status.SENDING, claimed_at=now - timedelta(minutes=30), attempts=1)
     busy = OutboxEmailFactory(status=Status.SENDING, claimed_at=now - timedelta(seconds=5))
     OutboxEmailFactory(status=Status.SENT, next_attempt_at=now - timedelta(hours=1))
     OutboxEmailFactory(status=Status.DEAD, next_attempt_at=now - timedelta(hours=1))

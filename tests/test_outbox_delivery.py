@@ -52,9 +52,7 @@ def test_rolled_back_email_never_reaches_the_worker(celery_worker_thread, smtp_s
     assert smtp_sink.messages == []
 
 
-def test_email_committed_during_a_broker_outage_is_delivered_by_the_sweep(
-    redis_server, smtp_sink, settings
-):
+def test_email_committed_during_a_broker_outage_is_delivered_by_the_sweep(redis_server, smtp_sink, settings):
     settings.OUTBOX_SWEEP_GRACE_SECONDS = 0
     redis_server.stop()
 

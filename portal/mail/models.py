@@ -17,9 +17,7 @@ class OutboxEmail(models.Model):
         DEAD = "dead", _("Failed")
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    dedupe_key = models.CharField(
-        _("deduplication key"), max_length=200, unique=True, null=True, blank=True
-    )
+    dedupe_key = models.CharField(_("deduplication key"), max_length=200, unique=True, null=True, blank=True)
     template = models.CharField(_("template"), max_length=100, blank=True)
     to = models.EmailField(_("recipient"), max_length=254)
     from_email = models.CharField(_("sender"), max_length=254)
@@ -29,9 +27,7 @@ class OutboxEmail(models.Model):
     body_html = models.TextField(_("HTML body"), blank=True)
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
     organization_id = models.BigIntegerField(_("organization"), null=True, blank=True, db_index=True)
-    status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
-    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), default=timezone.now)
     claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)

@@ -133,9 +133,9 @@ def outbox_email_publish(*, email_id, countdown: int | None = None) -> bool:
 def _claim(email_id) -> bool:
     """pending → sending, for exactly one worker (compare-and-swap)."""
     now = timezone.now()
-    claimed = OutboxEmail.objects.filter(
-        pk=email_id, status=Status.PENDING, next_attempt_at__lte=now
-    ).update(status=Status.SENDING, attempts=F("attempts") + 1, claimed_at=now)
+    claimed = OutboxEmail.objects.filter(pk=email_id, status=Status.PENDING, next_attempt_at__lte=now).update(
+        status=Status.SENDING, attempts=F("attempts") + 1, claimed_at=now
+    )
     return claimed == 1
 
 
@@ -217,9 +217,7 @@ def _record_failure(email: OutboxEmail, error: Exception) -> str:
                 target=email,
                 after={"attempts": email.attempts, "error": description[:200]},
             )
-    logger.error(
-        "Outbox email failed for good", extra={"outbox_id": str(email.pk), "error": description}
-    )
+    logger.error("Outbox email failed for good", extra={"outbox_id": str(email.pk), "error": description})
     return "dead"
 
 

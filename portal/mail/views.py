@@ -20,9 +20,9 @@ def _require_enabled():
 @staff_member_required
 def mailbox(request):
     _require_enabled()
-    emails = OutboxEmail.objects.only(
-        "id", "to", "subject", "status", "language", "created_at"
-    ).order_by("-created_at")
+    emails = OutboxEmail.objects.only("id", "to", "subject", "status", "language", "created_at").order_by(
+        "-created_at"
+    )
     page = Paginator(emails, 50).get_page(request.GET.get("page"))
     return render(request, "mail/mailbox.html", {"page": page})
 
