@@ -2,7 +2,14 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import (
+    DirectoryTenant,
+    Membership,
+    MembershipInvitation,
+    MembershipRole,
+    Organization,
+    User,
+)
 
 
 @admin.register(User)
@@ -29,3 +36,84 @@ class UserAdmin(DjangoUserAdmin):
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     readonly_fields = ["last_login", "date_joined"]
+
+
+class MembershipRoleInline(admin.TabularInline):
+    model = MembershipRole
+    extra = 0
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 0
+    fields = ["user", "status", "created_at"]
+    readonly_fields = ["user", "status", "created_at"]
+    show_change_link = True
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Organization)
+class OrganizationAdmin(admin.ModelAdmin):
+    list_display = ["legal_name", "kind", "country", "status", "created_at"]
+    list_filter = ["kind", "status", "country"]
+    search_fields = ["legal_name", "public_id", "support_email"]
+    readonly_fields = ["public_id", "created_at"]
+    inlines = [MembershipInline]
+
+
+@admin.register(DirectoryTenant)
+class DirectoryTenantAdmin(admin.ModelAdmin):
+    list_display = ["name", "tenant_id", "country", "source", "created_at"]
+    list_filter = ["source", "country"]
+    search_fields = ["name", "tenant_id"]
+
+
+@admin.register(Membership)
+class MembershipAdmin(admin.ModelAdmin):
+    """Read-only here: roles change through the organization's own User management, which guards the
+    last Global admin and writes the audit trail."""
+
+    list_display = ["user", "organization", "status", "created_at"]
+    list_filter = ["status", "organization__kind"]
+    search_fields = ["user__email", "organization__legal_name"]
+    list_select_related = ["user", "organization"]
+    inlines = [MembershipRoleInline]
+    readonly_fields = ["public_id", "organization", "user", "status", "created_at"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(MembershipInvitation)
+class MembershipInvitationAdmin(admin.ModelAdmin):
+    list_display = ["email", "organization", "status", "created_at", "expires_at"]
+    list_filter = ["status"]
+    search_fields = ["email", "organization__legal_name"]
+    exclude = ["token_hash"]
+    readonly_fields = [
+        "public_id",
+        "organization",
+        "email",
+        "roles",
+        "status",
+        "invited_by",
+        "accepted_by",
+        "created_at",
+        "expires_at",
+        "decided_at",
+    ]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
+from accounts.selectors import memberships_for_user
+
 
 @dataclass(frozen=True)
 class NavItem:
@@ -13,34 +15,35 @@ class NavItem:
     active: bool
 
 
-def _item(request, label, url_name: str, *, prefix: str | None = None) -> NavItem | None:
+def _item(request, label, url_name: str, kwargs, *, exact: bool = False) -> NavItem | None:
     try:
-        url = reverse(url_name)
+        url = reverse(url_name, kwargs=kwargs)
     except NoReverseMatch:
         return None
-    path = request.path
-    active = path == url or (prefix is not None and path.startswith(prefix))
+    active = request.path == url or (not exact and request.path.startswith(url))
     return NavItem(label=str(label), url=url, active=active)
 
 
 def navigation(request):
+    """Navigation and organization switcher; the organization is the one the page resolved."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    entries = [_item(request, _("Dashboard"), "dashboard")]
+    context = {"user_memberships": lambda: list(memberships_for_user(user=user))}
     organization = getattr(request, "organization", None)
-    if organization is not None:
-        entries.append(_item(request, _("Customers"), "customers:list", prefix="/customers/"))
-        if organization.kind == "provider":
-            entries.append(
-                _item(request, _("Indirect resellers"), "providers:resellers", prefix="/resellers/")
-            )
-        elif organization.kind == "reseller":
-            entries.append(
-                _item(request, _("Indirect providers"), "providers:providers", prefix="/providers/")
-            )
-        entries.append(_item(request, _("Account settings"), "accounts:settings", prefix="/settings/"))
-        entries.append(_item(request, _("Activity log"), "audit:activity", prefix="/activity/"))
-    else:
-        entries.append(_item(request, _("Account settings"), "profile", prefix="/settings/"))
-    return {"nav_items": [entry for entry in entries if entry is not None]}
+    if organization is None:
+        return context
+    kwargs = {"organization_id": organization.public_id}
+    entries = [
+        _item(request, _("Dashboard"), "accounts:organization_dashboard", kwargs, exact=True),
+        _item(request, _("Customers"), "customers:list", kwargs),
+    ]
+    if organization.kind == "provider":
+        entries.append(_item(request, _("Indirect resellers"), "providers:resellers", kwargs))
+    elif organization.kind == "reseller":
+        entries.append(_item(request, _("Indirect providers"), "providers:providers", kwargs))
+    entries.append(_item(request, _("Account settings"), "accounts:settings", kwargs))
+    entries.append(_item(request, _("Activity log"), "accounts:activity", kwargs))
+    context["nav_items"] = [entry for entry in entries if entry is not None]
+    context["active_organization"] = organization
+    return context

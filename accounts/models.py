@@ -1,10 +1,16 @@
-"""People: the portal's user, who signs in with an email address."""
+"""People and organizations: users, tenants, memberships with roles, and invitations to join."""
+
+import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from accounts.roles import Role, permissions_for
 
 
 class UserManager(BaseUserManager):
@@ -71,3 +77,213 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.full_name.split(" ")[0] if self.full_name else self.email
+
+
+class DirectoryTenant(models.Model):
+    """A directory tenant (Microsoft Entra ID, or the portal's built-in directory) an organization owns."""
+
+    class Source(models.TextChoices):
+        ENTRA = "entra", _("Microsoft Entra ID")
+        BUILTIN = "builtin", _("Built-in directory")
+
+    tenant_id = models.UUIDField(_("tenant ID"), unique=True)
+    name = models.CharField(_("tenant name"), max_length=200)
+    verified_domains = models.JSONField(_("verified domains"), default=list, blank=True)
+    country = CountryField(_("country"))
+    source = models.CharField(_("source"), max_length=10, choices=Source.choices)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("directory tenant")
+        verbose_name_plural = _("directory tenants")
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(source__in=["entra", "builtin"]), name="tenant_source_valid"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.tenant_id})"
+
+
+class Organization(models.Model):
+    """A tenant of the portal: a provider, a reseller or a customer."""
+
+    class Kind(models.TextChoices):
+        PROVIDER = "provider", _("Indirect provider")
+        RESELLER = "reseller", _("Indirect reseller")
+        CUSTOMER = "customer", _("Customer")
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        SUSPENDED = "suspended", _("Suspended")
+
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    legal_name = models.CharField(_("legal name"), max_length=200)
+    country = CountryField(_("country"))
+    address_line1 = models.CharField(_("address line 1"), max_length=200, blank=True)
+    address_line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    region = models.CharField(_("state or prefecture"), max_length=100, blank=True)
+    postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    support_email = models.EmailField(_("customer support email"), blank=True)
+    support_phone = models.CharField(_("customer support phone"), max_length=40, blank=True)
+    support_website = models.URLField(_("customer support website"), blank=True)
+    directory_tenant = models.OneToOneField(
+        DirectoryTenant,
+        verbose_name=_("directory tenant"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="organization",
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("organization")
+        verbose_name_plural = _("organizations")
+        ordering = ["legal_name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["provider", "reseller", "customer"]),
+                name="organization_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "suspended"]), name="organization_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+
+class Membership(models.Model):
+    """A person in an organization, with a set of roles there."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        DEACTIVATED = "deactivated", _("Deactivated")
+
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organization"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("user"), on_delete=models.CASCADE, related_name="memberships"
+    )
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("membership")
+        verbose_name_plural = _("memberships")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "user"], name="membership_unique_per_organization"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(status__in=["active", "deactivated"]), name="membership_status_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organization}"
+
+    @property
+    def role_names(self) -> list[str]:
+        """The roles, in catalogue order (uses prefetched roles when present)."""
+        held = {membership_role.role for membership_role in self.roles.all()}
+        return [role for role in Role.values if role in held]
+
+    @cached_property
+    def permissions(self) -> frozenset[str]:
+        if self.status != self.Status.ACTIVE:
+            return frozenset()
+        return permissions_for(self.role_names)
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+
+class MembershipRole(models.Model):
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="roles")
+    role = models.CharField(_("role"), max_length=30, choices=Role.choices)
+
+    class Meta:
+        verbose_name = _("role")
+        verbose_name_plural = _("roles")
+        constraints = [
+            models.UniqueConstraint(fields=["membership", "role"], name="membership_role_unique"),
+            models.CheckConstraint(condition=models.Q(role__in=Role.values), name="membership_role_valid"),
+        ]
+
+    def __str__(self) -> str:
+        return self.get_role_display()
+
+
+class MembershipInvitation(models.Model):
+    """An invitation to join an organization, sent by email. Only the token's hash is stored."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        DECLINED = "declined", _("Declined")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
+
+    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(
+        Organization, verbose_name=_("organization"), on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(_("email address"))
+    roles = models.JSONField(_("roles"), default=list)
+    token_hash = models.CharField(max_length=64, unique=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("invited by"),
+        null=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("accepted by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
+    expires_at = models.DateTimeField(_("expires at"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("membership invitation")
+        verbose_name_plural = _("membership invitations")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=["pending", "accepted", "declined", "revoked", "expired"]),
+                name="membership_invitation_status_valid",
+            ),
+            # One live invitation per person and organization: resending replaces the old one.
+            models.UniqueConstraint(
+                fields=["organization", "email"],
+                condition=models.Q(status="pending"),
+                name="membership_invitation_one_pending",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organization}"
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    def get_roles_display(self) -> list[str]:
+        labels = dict(Role.choices)
+        return [str(labels[role]) for role in Role.values if role in self.roles]

@@ -1,20 +1,45 @@
+"""Pages about the signed-in person: dashboard entry, profile, and invitations addressed to them."""
+
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts import selectors, services
 from accounts.forms import ProfileForm
-from accounts.services import user_profile_update
+from accounts.scoping import SESSION_KEY
+
+INVITATION_SESSION_KEY = "membership_invitation_token"
 
 
+@require_GET
 def dashboard(request):
-    return render(request, "accounts/dashboard.html")
+    """Open the organization the user worked in last, else their first, else offer enrollment."""
+    memberships = list(selectors.memberships_for_user(user=request.user))
+    if not memberships:
+        return redirect("accounts:no_organization")
+    remembered = request.session.get(SESSION_KEY)
+    chosen = next((m for m in memberships if str(m.organization.public_id) == remembered), memberships[0])
+    return redirect("accounts:organization_dashboard", organization_id=chosen.organization.public_id)
 
 
+@require_GET
+def no_organization(request):
+    if selectors.memberships_for_user(user=request.user).exists():
+        return redirect("dashboard")
+    return render(request, "accounts/no_organization.html")
+
+
+@require_http_methods(["GET", "POST"])
 def profile(request):
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
-        user_profile_update(
+        services.user_profile_update(
             user=request.user,
             full_name=form.cleaned_data["full_name"],
             preferred_language=form.cleaned_data["preferred_language"],
@@ -31,3 +56,85 @@ def profile(request):
         )
         return response
     return render(request, "accounts/profile.html", {"form": form})
+
+
+# --- Invitation links -----------------------------------------------------------------------------
+
+
+@require_GET
+@login_not_required
+@never_cache
+def invitation_landing(request, token):
+    """The link in the email: keep the token in the session and move to a URL without it."""
+    request.session[INVITATION_SESSION_KEY] = token
+    response = redirect("accounts:invitation")
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+def _invitation_from_session(request):
+    token = request.session.get(INVITATION_SESSION_KEY)
+    if not token:
+        return None, None
+    try:
+        return token, services.membership_invitation_lookup(token)
+    except services.InvitationUnusable:
+        return token, None
+
+
+@require_GET
+@login_not_required
+@never_cache
+def invitation(request):
+    """Show what the invitation grants; only the buttons below (POST) change anything."""
+    _token, invitation = _invitation_from_session(request)
+    problem = None
+    if invitation is None:
+        problem = _("This invitation link is not valid.")
+    elif request.user.is_authenticated:
+        try:
+            services.membership_invitation_check(invitation, request.user)
+        except services.InvitationUnusable as error:
+            problem = error.message
+    elif invitation.status != invitation.Status.PENDING or invitation.is_expired:
+        problem = _("This invitation has expired or was already used or withdrawn.")
+    response = render(
+        request,
+        "accounts/invitation.html",
+        {"invitation": invitation, "problem": problem, "next": reverse("accounts:invitation")},
+        status=200 if problem is None else 410 if invitation is not None else 404,
+    )
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@require_POST
+def invitation_accept(request):
+    token, _invitation = _invitation_from_session(request)
+    if token is None:
+        return redirect_to_login(reverse("accounts:invitation"))
+    try:
+        membership = services.membership_invitation_accept(raw_token=token, user=request.user)
+    except services.InvitationUnusable as error:
+        messages.error(request, error.message)
+        return redirect("accounts:invitation")
+    request.session.pop(INVITATION_SESSION_KEY, None)
+    messages.success(
+        request, _("You joined %(organization)s.") % {"organization": membership.organization.legal_name}
+    )
+    return redirect("accounts:organization_dashboard", organization_id=membership.organization.public_id)
+
+
+@require_POST
+def invitation_decline(request):
+    token, _invitation = _invitation_from_session(request)
+    if token is None:
+        return redirect("dashboard")
+    try:
+        services.membership_invitation_decline(raw_token=token, user=request.user)
+    except services.InvitationUnusable as error:
+        messages.error(request, error.message)
+        return redirect("accounts:invitation")
+    request.session.pop(INVITATION_SESSION_KEY, None)
+    messages.info(request, _("You declined the invitation."))
+    return redirect("dashboard")

@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
@@ -6,6 +7,8 @@ from portal import views
 
 admin.site.site_header = settings.PROGRAM_NAME
 admin.site.site_title = settings.PROGRAM_NAME
+# Reviewers sign in through allauth (and its MFA), never through the admin's own password form.
+admin.site.login = secure_admin_login(admin.site.login)
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -14,6 +17,8 @@ urlpatterns = [
     path("language/", views.language_set, name="language_set"),
     path("accounts/", include("allauth.urls")),
     path("", include("accounts.urls")),
+    path("", include("providers.urls")),
+    path("", include("customers.urls")),
     path("review/", admin.site.urls),
     path("dev/mailbox/", include("portal.mail.urls")),
 ]

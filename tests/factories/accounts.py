@@ -1,7 +1,21 @@
+import secrets
+import uuid
+from datetime import timedelta
+
 import factory
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
-from accounts.models import User
+from accounts.models import (
+    DirectoryTenant,
+    Membership,
+    MembershipInvitation,
+    MembershipRole,
+    Organization,
+    User,
+)
+from accounts.roles import Role
+from portal.tokens import token_hash
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -26,3 +40,66 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 class StaffFactory(UserFactory):
     is_staff = True
+
+
+class DirectoryTenantFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DirectoryTenant
+
+    tenant_id = factory.LazyFunction(uuid.uuid4)
+    name = factory.Sequence(lambda n: f"tenant{n}")
+    verified_domains = factory.LazyAttribute(lambda o: [f"{o.name}.example"])
+    country = "JP"
+    source = DirectoryTenant.Source.BUILTIN
+
+
+class OrganizationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Organization
+
+    kind = Organization.Kind.RESELLER
+    legal_name = factory.Sequence(lambda n: f"Organization {n} KK")
+    country = "JP"
+    directory_tenant = factory.SubFactory(DirectoryTenantFactory)
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    """A member with roles: ``MembershipFactory(organization=org, roles=[Role.GLOBAL_ADMIN])``."""
+
+    class Meta:
+        model = Membership
+        skip_postgeneration_save = True
+
+    organization = factory.SubFactory(OrganizationFactory)
+    user = factory.SubFactory(UserFactory)
+
+    @factory.post_generation
+    def roles(self, create, extracted, **kwargs):
+        if create:
+            for role in extracted if extracted is not None else [Role.GLOBAL_ADMIN]:
+                MembershipRole.objects.create(membership=self, role=role)
+
+
+class MembershipInvitationFactory(factory.django.DjangoModelFactory):
+    """An invitation whose raw token is available as ``invitation.raw_token``."""
+
+    class Meta:
+        model = MembershipInvitation
+        exclude = ["raw_token"]
+
+    organization = factory.SubFactory(OrganizationFactory)
+    email = factory.Sequence(lambda n: f"invitee{n}@example.com")
+    roles = factory.LazyFunction(lambda: [Role.SALES_AGENT])
+    raw_token = factory.LazyFunction(lambda: secrets.token_urlsafe(32))
+    token_hash = factory.LazyAttribute(lambda o: token_hash(o.raw_token))
+    invited_by = factory.LazyAttribute(
+        lambda o: MembershipFactory(organization=o.organization, roles=[Role.GLOBAL_ADMIN]).user
+    )
+    expires_at = factory.LazyFunction(lambda: timezone.now() + timedelta(days=7))
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        raw = kwargs.pop("raw_token", None)
+        instance = super()._create(model_class, *args, **kwargs)
+        instance.raw_token = raw
+        return instance

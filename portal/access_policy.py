@@ -1,0 +1,91 @@
+"""The access policy: for every named route, who may open it.
+
+- ``PUBLIC``: anyone, signed in or not (the view is also marked ``login_not_required``).
+- ``AUTHENTICATED``: any signed-in user; the page concerns only the user's own account.
+- ``STAFF``: program staff (reviewers), who sign in with MFA.
+- a permission string such as ``"users.manage"``: an organization page; the user must be an active
+  member of the organization named in the URL (else 404) holding that permission (else 403).
+
+Organization views read their permission from this table (``accounts.scoping``), so a route that is
+missing here cannot be served, and ``tests/test_access_policy.py`` fails when one is added without an
+entry. Keys ending in ``*`` cover a namespace.
+"""
+
+PUBLIC = "public"
+AUTHENTICATED = "authenticated"
+STAFF = "staff"
+
+ACCESS_POLICY: dict[str, str] = {
+    # portal
+    "home": PUBLIC,
+    "healthz": PUBLIC,
+    "readyz": PUBLIC,
+    "language_set": PUBLIC,
+    "mail:*": STAFF,
+    "admin:*": STAFF,
+    # allauth: signing in and out, signing up, recovering access
+    "account_login": PUBLIC,
+    "account_logout": PUBLIC,
+    "account_inactive": PUBLIC,
+    "account_signup": PUBLIC,
+    "account_email_verification_sent": PUBLIC,
+    "account_reset_password": PUBLIC,
+    "account_reset_password_done": PUBLIC,
+    "account_reset_password_from_key": PUBLIC,
+    "account_reset_password_from_key_done": PUBLIC,
+    "account_confirm_login_code": PUBLIC,
+    "account_confirm_email": PUBLIC,
+    "mfa_authenticate": PUBLIC,
+    # allauth: managing one's own account
+    "account_reauthenticate": AUTHENTICATED,
+    "account_email": AUTHENTICATED,
+    "account_change_password": AUTHENTICATED,
+    "account_set_password": AUTHENTICATED,
+    "mfa_index": AUTHENTICATED,
+    "mfa_reauthenticate": AUTHENTICATED,
+    "mfa_activate_totp": AUTHENTICATED,
+    "mfa_deactivate_totp": AUTHENTICATED,
+    "mfa_view_recovery_codes": AUTHENTICATED,
+    "mfa_generate_recovery_codes": AUTHENTICATED,
+    "mfa_download_recovery_codes": AUTHENTICATED,
+    "usersessions_list": AUTHENTICATED,
+    # accounts
+    "dashboard": AUTHENTICATED,
+    "profile": AUTHENTICATED,
+    "accounts:no_organization": AUTHENTICATED,
+    "accounts:invitation_landing": PUBLIC,
+    "accounts:invitation": PUBLIC,
+    "accounts:invitation_accept": AUTHENTICATED,
+    "accounts:invitation_decline": AUTHENTICATED,
+    "accounts:organization_dashboard": "organization.view",
+    "accounts:settings": "organization.view",
+    "accounts:users": "users.view",
+    "accounts:user_invite": "users.manage",
+    "accounts:member": "users.view",
+    "accounts:member_roles": "users.manage",
+    "accounts:member_deactivate": "users.manage",
+    "accounts:member_reactivate": "users.manage",
+    "accounts:member_remove": "users.manage",
+    "accounts:invitation_revoke": "users.manage",
+    "accounts:invitation_resend": "users.manage",
+    "accounts:activity": "activity.view",
+    "accounts:activity_export": "activity.export",
+    # providers and customers
+    "providers:providers": "partners.view",
+    "providers:resellers": "partners.view",
+    "customers:list": "customers.view",
+}
+
+SPECIAL = {PUBLIC, AUTHENTICATED, STAFF}
+
+
+def policy_for(view_name: str) -> str | None:
+    """The policy of a route, or None when the route is not in the table (which fails closed)."""
+    if view_name in ACCESS_POLICY:
+        return ACCESS_POLICY[view_name]
+    namespace = view_name.rsplit(":", 1)[0] + ":*" if ":" in view_name else None
+    return ACCESS_POLICY.get(namespace) if namespace else None
+
+
+def is_organization_permission(policy: str | None) -> bool:
+    return policy is not None and policy not in SPECIAL
