@@ -1,5 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import (
@@ -62,6 +63,7 @@ class OrganizationAdmin(admin.ModelAdmin):
     search_fields = ["legal_name", "public_id", "support_email"]
     readonly_fields = ["public_id", "created_at"]
     inlines = [MembershipInline]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
 
 @admin.register(DirectoryTenant)

@@ -60,7 +60,8 @@ class OrganizationView(View):
         self.organization = membership.organization
         request.organization = self.organization
         request.membership = membership
-        request.session[SESSION_KEY] = str(self.organization.public_id)
+        if request.session.get(SESSION_KEY) != str(self.organization.public_id):
+            request.session[SESSION_KEY] = str(self.organization.public_id)
         return super().dispatch(request, *args, **kwargs)
 
     def scoped(self, queryset: QuerySet) -> QuerySet:

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -87,6 +87,21 @@ def _lock_organization(organization: Organization) -> Organization:
     return Organization.objects.select_for_update().get(pk=organization.pk)
 
 
+def _current_actor(by: Membership, organization: Organization) -> Membership:
+    """Re-read the actor's membership inside the transaction: rights removed a moment ago are gone."""
+    actor = (
+        Membership.objects.select_related("user")
+        .prefetch_related("roles")
+        .filter(pk=by.pk, organization=organization, status=Membership.Status.ACTIVE)
+        .first()
+    )
+    if actor is None or not actor.can(Permission.USERS_MANAGE):
+        raise DomainError(
+            _("Your access to this organization has changed. Reload the page."), code="actor_not_permitted"
+        )
+    return actor
+
+
 def _clean_roles(roles: Iterable[str]) -> list[str]:
     chosen = [role for role in Role.values if role in set(roles)]
     if not chosen:
@@ -156,6 +171,7 @@ def _membership_grant(*, organization: Organization, user: User, roles: list[str
 def membership_roles_change(*, membership: Membership, roles: Iterable[str], by: Membership) -> Membership:
     """Set a member's roles; the last active Global admin cannot be demoted."""
     organization = _lock_organization(membership.organization)
+    by = _current_actor(by, organization)
     membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=organization)
     chosen = _clean_roles(roles)
     before = set(membership.role_names)
@@ -178,60 +194,53 @@ def membership_roles_change(*, membership: Membership, roles: Iterable[str], by:
     return Membership.objects.prefetch_related("roles").get(pk=membership.pk)
 
 
-@transaction.atomic
-def membership_deactivate(*, membership: Membership, by: Membership) -> Membership:
-    """A deactivated member keeps their roles on record but can no longer act in the organization."""
+def _membership_status_set(*, membership: Membership, by: Membership, status: str, action: str) -> Membership:
     organization = _lock_organization(membership.organization)
+    by = _current_actor(by, organization)
     membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=organization)
-    if membership.status != Membership.Status.ACTIVE:
-        raise InvalidTransition(membership.get_status_display(), Membership.Status.DEACTIVATED)
-    _require_global_admin_rights(
-        actor_membership=by,
-        before=set(membership.role_names),
-        after=set(membership.role_names) - {Role.GLOBAL_ADMIN},
-    )
-    _guard_last_global_admin(membership)
-    membership.status = Membership.Status.DEACTIVATED
+    if membership.status == status:
+        raise InvalidTransition(membership.get_status_display(), status)
+    roles = set(membership.role_names)
+    # Switching a Global admin on or off is the same act as granting or removing the role.
+    if status == Membership.Status.ACTIVE:
+        _require_global_admin_rights(actor_membership=by, before=roles - {Role.GLOBAL_ADMIN}, after=roles)
+    else:
+        _require_global_admin_rights(actor_membership=by, before=roles, after=roles - {Role.GLOBAL_ADMIN})
+        _guard_last_global_admin(membership)
+    before = membership.status
+    membership.status = status
     membership.save(update_fields=["status"])
     audit_record(
-        action="membership.deactivated",
+        action=action,
         actor=by.user,
         organization=organization,
         target=membership,
-        before={"status": Membership.Status.ACTIVE},
-        after={"status": Membership.Status.DEACTIVATED},
+        before={"status": before},
+        after={"status": status},
     )
     return membership
+
+
+@transaction.atomic
+def membership_deactivate(*, membership: Membership, by: Membership) -> Membership:
+    """A deactivated member keeps their roles on record but can no longer act in the organization."""
+    return _membership_status_set(
+        membership=membership, by=by, status=Membership.Status.DEACTIVATED, action="membership.deactivated"
+    )
 
 
 @transaction.atomic
 def membership_reactivate(*, membership: Membership, by: Membership) -> Membership:
-    organization = _lock_organization(membership.organization)
-    membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=organization)
-    if membership.status != Membership.Status.DEACTIVATED:
-        raise InvalidTransition(membership.get_status_display(), Membership.Status.ACTIVE)
-    _require_global_admin_rights(
-        actor_membership=by,
-        before=set(membership.role_names) - {Role.GLOBAL_ADMIN},
-        after=set(membership.role_names),
+    return _membership_status_set(
+        membership=membership, by=by, status=Membership.Status.ACTIVE, action="membership.reactivated"
     )
-    membership.status = Membership.Status.ACTIVE
-    membership.save(update_fields=["status"])
-    audit_record(
-        action="membership.reactivated",
-        actor=by.user,
-        organization=organization,
-        target=membership,
-        before={"status": Membership.Status.DEACTIVATED},
-        after={"status": Membership.Status.ACTIVE},
-    )
-    return membership
 
 
 @transaction.atomic
 def membership_remove(*, membership: Membership, by: Membership) -> None:
     """Remove a person from the organization (their account stays); never the last Global admin."""
     organization = _lock_organization(membership.organization)
+    by = _current_actor(by, organization)
     membership = (
         Membership.objects.select_for_update()
         .select_related("user")
@@ -272,6 +281,7 @@ def membership_invitation_create(
 ) -> tuple[MembershipInvitation, str]:
     """Invite a person by email; a pending invitation to the same address is replaced."""
     organization = _lock_organization(organization)
+    by = _current_actor(by, organization)
     email = canonical_email(email)
     chosen = _clean_roles(roles)
     _require_global_admin_rights(actor_membership=by, before=set(), after=set(chosen))
@@ -337,6 +347,7 @@ def _invitation_close(invitation: MembershipInvitation, status: str, *, actor, a
 
 @transaction.atomic
 def membership_invitation_revoke(*, invitation: MembershipInvitation, by: Membership) -> None:
+    by = _current_actor(by, _lock_organization(invitation.organization))
     if not _invitation_close(
         invitation, MembershipInvitation.Status.REVOKED, actor=by.user, action="revoked"
     ):
@@ -386,6 +397,9 @@ def membership_invitation_check(invitation: MembershipInvitation, user: User) ->
 def membership_invitation_accept(*, raw_token: str, user: User) -> Membership:
     """Join the organization; the link works once, for its own address, before it expires."""
     invitation = membership_invitation_lookup(raw_token)
+    # Lock order everywhere: organization, then its invitations and memberships.
+    organization = _lock_organization(invitation.organization)
+    invitation.refresh_from_db()
     membership_invitation_check(invitation, user)
     accepted = MembershipInvitation.objects.filter(
         pk=invitation.pk, status=MembershipInvitation.Status.PENDING, expires_at__gt=timezone.now()
@@ -397,22 +411,19 @@ def membership_invitation_accept(*, raw_token: str, user: User) -> Membership:
     audit_record(
         action="membership_invitation.accepted",
         actor=user,
-        organization_id=invitation.organization_id,
+        organization=organization,
         target=invitation,
         before={"status": MembershipInvitation.Status.PENDING},
         after={"status": MembershipInvitation.Status.ACCEPTED},
     )
-    organization = _lock_organization(invitation.organization)
-    try:
-        with transaction.atomic():
-            return _membership_grant(organization=organization, user=user, roles=invitation.roles, by=user)
-    except IntegrityError as error:  # pragma: no cover - the organization lock makes this unreachable
-        raise InvitationUnusable(_("Please try again."), code="invitation_retry") from error
+    return _membership_grant(organization=organization, user=user, roles=invitation.roles, by=user)
 
 
 @transaction.atomic
 def membership_invitation_decline(*, raw_token: str, user: User) -> MembershipInvitation:
     invitation = membership_invitation_lookup(raw_token)
+    _lock_organization(invitation.organization)
+    invitation.refresh_from_db()
     membership_invitation_check(invitation, user)
     if not _invitation_close(invitation, MembershipInvitation.Status.DECLINED, actor=user, action="declined"):
         raise InvitationUnusable(

@@ -1,9 +1,7 @@
 """Pages about the signed-in person: dashboard entry, profile, and invitations addressed to them."""
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
-from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -13,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts import selectors, services
 from accounts.forms import ProfileForm
 from accounts.scoping import SESSION_KEY
+from portal.views import set_language_cookie
 
 INVITATION_SESSION_KEY = "membership_invitation_token"
 
@@ -46,14 +45,7 @@ def profile(request):
         )
         messages.success(request, _("Your profile was saved."))
         response = redirect("profile")
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            form.cleaned_data["preferred_language"],
-            max_age=settings.LANGUAGE_COOKIE_AGE,
-            secure=getattr(settings, "LANGUAGE_COOKIE_SECURE", False),
-            httponly=True,
-            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-        )
+        set_language_cookie(response, form.cleaned_data["preferred_language"])
         return response
     return render(request, "accounts/profile.html", {"form": form})
 
@@ -112,7 +104,7 @@ def invitation(request):
 def invitation_accept(request):
     token, _invitation = _invitation_from_session(request)
     if token is None:
-        return redirect_to_login(reverse("accounts:invitation"))
+        return redirect("accounts:invitation")
     try:
         membership = services.membership_invitation_accept(raw_token=token, user=request.user)
     except services.InvitationUnusable as error:
@@ -129,7 +121,7 @@ def invitation_accept(request):
 def invitation_decline(request):
     token, _invitation = _invitation_from_session(request)
     if token is None:
-        return redirect("dashboard")
+        return redirect("accounts:invitation")
     try:
         services.membership_invitation_decline(raw_token=token, user=request.user)
     except services.InvitationUnusable as error:

@@ -89,3 +89,24 @@ def policy_for(view_name: str) -> str | None:
 
 def is_organization_permission(policy: str | None) -> bool:
     return policy is not None and policy not in SPECIAL
+
+
+def iter_routes(patterns=None, namespace: str = "", prefix: str = ""):
+    """Yield (view_name, route, callback) for every route of the URLconf, admin included."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    if patterns is None:
+        patterns = get_resolver().url_patterns
+    for entry in patterns:
+        if isinstance(entry, URLResolver):
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from iter_routes(entry.url_patterns, inner, prefix + str(entry.pattern))
+        elif isinstance(entry, URLPattern):
+            unnamed = "<unnamed " + str(entry.pattern).replace(":", "_") + ">"
+            name = f"{namespace}{entry.name or unnamed}"
+            yield name, prefix + str(entry.pattern), entry.callback
+
+
+def unclassified_routes(patterns=None) -> list[str]:
+    """Routes that have no entry in ACCESS_POLICY: each one is a page nobody decided about."""
+    return sorted({name for name, _route, _callback in iter_routes(patterns) if policy_for(name) is None})

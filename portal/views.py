@@ -61,12 +61,25 @@ def readyz(request):
     checks = {"database": _database_ready(), "broker": _broker_ready()}
     ready = all(error is None for error in checks.values())
     if not ready:
-        logger.warning("Not ready", extra={"failed": ",".join(k for k, v in checks.items() if v)})
+        logger.warning("Not ready", extra={"failed": ",".join(f"{k}={v}" for k, v in checks.items() if v)})
     body = {
         "status": "ok" if ready else "unavailable",
         "checks": {name: "ok" if error is None else "error" for name, error in checks.items()},
     }
     return JsonResponse(body, status=200 if ready else 503)
+
+
+def set_language_cookie(response, language: str) -> None:
+    """The interface language lives in a cookie (no URL prefixes)."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        secure=getattr(settings, "LANGUAGE_COOKIE_SECURE", False),
+        httponly=True,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
 
 
 @require_POST
@@ -81,15 +94,7 @@ def language_set(request):
         next_url = reverse("home")
     response = HttpResponseRedirect(next_url)
     if language in dict(settings.LANGUAGES) and check_for_language(language):
-        response.set_cookie(
-            settings.LANGUAGE_COOKIE_NAME,
-            language,
-            max_age=settings.LANGUAGE_COOKIE_AGE,
-            path=settings.LANGUAGE_COOKIE_PATH,
-            secure=getattr(settings, "LANGUAGE_COOKIE_SECURE", False),
-            httponly=True,
-            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
-        )
+        set_language_cookie(response, language)
         user = request.user
         if user.is_authenticated and user.preferred_language != language:
             user.preferred_language = language

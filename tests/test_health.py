@@ -1,5 +1,6 @@
 import pytest
 from django.urls import reverse
+from kombu import Connection
 
 from portal.celery import app as celery_app
 
@@ -20,9 +21,10 @@ def test_readyz_checks_database_and_broker(client):
 
 
 def test_readyz_is_unavailable_when_the_broker_is_unreachable(client, monkeypatch):
-    # Celery reads CELERY_BROKER_URL from the environment before its own configuration.
-    monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:1/0")
-    monkeypatch.setattr(celery_app.conf, "broker_url", "redis://127.0.0.1:1/0")
+    # A broker nobody listens on, in place of the configured one.
+    monkeypatch.setattr(
+        celery_app, "connection_for_write", lambda *args, **kwargs: Connection("redis://127.0.0.1:1/0")
+    )
     response = client.get(reverse("readyz"))
     assert response.status_code == 503
     assert response.json() == {

@@ -52,9 +52,9 @@ def test_switching_language_keeps_the_signed_in_users_preference(client):
 def test_the_users_language_applies_without_a_cookie(client):
     user = UserFactory(preferred_language="ja")
     client.force_login(user)
-    response = client.get(reverse("dashboard"))
+    response = client.get(reverse("profile"))
     assert '<html lang="ja">' in response.content.decode()
-    assert "ダッシュボード" in response.content.decode()
+    assert "プロフィール" in response.content.decode()
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from tests.factories.accounts import UserFactory
+from tests.factories.accounts import MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,11 +31,27 @@ def test_pages_require_login_by_default(client):
     assert response["Location"].startswith(reverse("account_login"))
 
 
-def test_dashboard_has_the_navigation(client):
-    client.force_login(UserFactory())
-    body = client.get(reverse("dashboard")).content.decode()
+@pytest.mark.parametrize(
+    ("kind", "partner_page"),
+    [("reseller", "Indirect providers"), ("provider", "Indirect resellers"), ("customer", None)],
+)
+def test_dashboard_navigation_follows_the_organization_kind(client, kind, partner_page):
+    membership = MembershipFactory(organization=OrganizationFactory(kind=kind))
+    client.force_login(membership.user)
+    body = client.get(reverse("dashboard"), follow=True).content.decode()
     assert 'aria-label="Main navigation"' in body
-    assert 'aria-current="page"' in body
+    assert '<a href="/o/' in body and 'aria-current="page">Dashboard</a>' in body
+    for label in ("Customers", "Account settings", "Activity log"):
+        assert f">{label}</a>" in body
+    for label in ("Indirect providers", "Indirect resellers"):
+        assert (f">{label}</a>" in body) == (label == partner_page)
+
+
+def test_a_user_without_organization_is_offered_enrollment(client):
+    client.force_login(UserFactory())
+    response = client.get(reverse("dashboard"), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("accounts:no_organization")
+    assert "Enroll as an indirect reseller" in response.content.decode()
 
 
 def test_security_headers_are_sent(client):

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import factory
 from allauth.account.models import EmailAddress
+from allauth.mfa.totp.internal.auth import TOTP
 from django.utils import timezone
 
 from accounts.models import (
@@ -18,6 +19,7 @@ from accounts.roles import Role
 from portal.tokens import token_hash
 
 PASSWORD = "correct-horse-battery-staple"
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -39,7 +41,14 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 class StaffFactory(UserFactory):
+    """Program staff, with two-factor authentication set up (the portal requires it of staff)."""
+
     is_staff = True
+
+    @factory.post_generation
+    def mfa(self, create, extracted, **kwargs):
+        if create and extracted is not False:
+            TOTP.activate(self, TOTP_SECRET)
 
 
 class DirectoryTenantFactory(factory.django.DjangoModelFactory):
@@ -85,7 +94,6 @@ class MembershipInvitationFactory(factory.django.DjangoModelFactory):
 
     class Meta:
         model = MembershipInvitation
-        exclude = ["raw_token"]
 
     organization = factory.SubFactory(OrganizationFactory)
     email = factory.Sequence(lambda n: f"invitee{n}@example.com")

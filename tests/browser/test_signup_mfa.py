@@ -1,0 +1,172 @@
+"""The whole first visit, in each language: sign up, verify the email by code, turn on an authenticator
+app, sign out, and sign back in with a second factor — in real Chromium against the live server."""
+
+import re
+import time
+import uuid
+
+import pyotp
+import pytest
+from allauth.mfa.models import Authenticator
+from playwright.sync_api import expect
+
+from accounts.models import User
+from portal.mail.models import OutboxEmail
+
+pytestmark = pytest.mark.browser
+
+PASSWORD = "a-long-and-unusual-passphrase-42"
+CODE_RE = re.compile(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b")
+TOTP_PERIOD = 30
+
+# What the pages say, per language: the portal's own catalogue (locale/ja) for the portal's pages,
+# allauth's bundled catalogue for allauth's pages.
+TEXT = {
+    "en": {
+        "sign_up_link": "Sign up",
+        "sign_in_link": "Sign in",
+        "sign_out": "Sign out",
+        "welcome": "Welcome",
+        "signup_heading": "Sign Up",
+        "code_heading": "Enter Email Verification Code",
+        "confirm": "Confirm",
+        "reauth_heading": "Confirm Access",
+        "activate_heading": "Activate Authenticator App",
+        "activate": "Activate",
+        "recovery_heading": "Recovery Codes",
+        "login_heading": "Sign In",
+        "mfa_heading": "Two-Factor Authentication",
+        "totp_active": "Authentication using an authenticator app is active.",
+    },
+    "ja": {
+        "sign_up_link": "サインアップ",
+        "sign_in_link": "サインイン",
+        "sign_out": "サインアウト",
+        "welcome": "ようこそ",
+        "signup_heading": "サインアップ",
+        "code_heading": "メールの確認コードを入力:",
+        "confirm": "確認する",
+        "reauth_heading": "アクセス確認",
+        "activate_heading": "認証アプリを有効化する",
+        "activate": "有効化する",
+        "recovery_heading": "リカバリーコード",
+        "login_heading": "サインイン",
+        "mfa_heading": "多要素認証",
+        "totp_active": "認証アプリを使用した認証が有効です。",
+    },
+}
+
+
+def field(page, name):
+    return page.locator(f'input[name="{name}"]')
+
+
+def heading(page, text):
+    return page.get_by_role("heading", level=1, name=text, exact=True)
+
+
+def totp_code(secret: str, *, after_step: int = -1) -> tuple[str, int]:
+    """A code for the current 30 s step and that step's number. allauth accepts only the current step's
+    code, and each code once: wait until the step is later than ``after_step`` and has a few seconds left,
+    so that the code cannot expire between here and the server."""
+    while True:
+        now = time.time()
+        step = int(now // TOTP_PERIOD)
+        if step > after_step and TOTP_PERIOD - now % TOTP_PERIOD >= 3:
+            return pyotp.TOTP(secret).at(now), step
+        time.sleep(0.2)
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_sign_up_verify_enable_totp_and_sign_in_again(page, portal_url, language):
+    text = TEXT[language]
+    email = f"journey-{language}-{uuid.uuid4().hex[:10]}@example.com"
+    html = page.locator("html")
+
+    # 1. The home page, in the visitor's language.
+    page.goto(portal_url + "/")
+    if language == "ja":
+        page.get_by_role("button", name="日本語").click()
+    expect(html).to_have_attribute("lang", language)
+
+    # 2. Sign up.
+    page.get_by_role("link", name=text["sign_up_link"], exact=True).first.click()
+    expect(page).to_have_url(re.compile(r"/accounts/signup/$"))
+    expect(heading(page, text["signup_heading"])).to_be_visible()
+    field(page, "email").fill(email)
+    field(page, "password1").fill(PASSWORD)
+    field(page, "password2").fill(PASSWORD)
+    page.get_by_role("button", name=text["signup_heading"], exact=True).click()
+
+    # 3. The verification code arrives by email, in the page's language, and signs the user in.
+    expect(heading(page, text["code_heading"])).to_be_visible()
+    expect(html).to_have_attribute("lang", language)
+    user = User.objects.get(email=email)
+    assert user.preferred_language == language
+    message = OutboxEmail.objects.filter(to=email).order_by("-created_at").first()
+    assert message is not None
+    assert message.language == language
+    match = CODE_RE.search(message.body_text)
+    assert match, message.body_text
+    field(page, "code").fill(match.group(0))
+    page.get_by_role("button", name=text["confirm"], exact=True).click()
+
+    expect(page).to_have_url(re.compile(r"/welcome/$"))
+    expect(heading(page, text["welcome"])).to_be_visible()
+    expect(html).to_have_attribute("lang", language)
+    assert user.emailaddress_set.get(email=email).verified
+
+    # 4. Turn on an authenticator app. allauth asks for the password first (MFA changes always need a
+    # fresh reauthentication, even right after sign-up), then shows the recovery codes it generated.
+    page.goto(portal_url + "/accounts/2fa/totp/activate/")
+    expect(page).to_have_url(
+        re.compile(r"/accounts/reauthenticate/\?next=%2Faccounts%2F2fa%2Ftotp%2Factivate%2F$")
+    )
+    expect(heading(page, text["reauth_heading"])).to_be_visible()
+    field(page, "password").fill(PASSWORD)
+    page.get_by_role("button", name=text["confirm"], exact=True).click()
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/totp/activate/$"))
+    expect(heading(page, text["activate_heading"])).to_be_visible()
+    secret = page.locator("#authenticator_secret").input_value()
+    assert re.fullmatch(r"[A-Z2-7]{16,}", secret), secret
+    code, activation_step = totp_code(secret)
+    field(page, "code").fill(code)
+    page.get_by_role("button", name=text["activate"], exact=True).click()
+
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/recovery-codes/$"))
+    expect(heading(page, text["recovery_heading"])).to_be_visible()
+    assert Authenticator.objects.filter(user__email=email, type=Authenticator.Type.TOTP).exists()
+    stored = Authenticator.objects.get(user__email=email, type=Authenticator.Type.RECOVERY_CODES)
+    shown = page.locator("#recovery_codes").input_value().split()
+    assert shown == stored.wrap().get_unused_codes()
+    assert len(shown) == 10
+    page.goto(portal_url + "/accounts/2fa/")
+    expect(heading(page, text["mfa_heading"])).to_be_visible()
+    expect(page.get_by_text(text["totp_active"], exact=True)).to_be_visible()
+    expect(html).to_have_attribute("lang", language)
+
+    # 5. Sign out with the top bar's button.
+    page.get_by_role("button", name=text["sign_out"], exact=True).click()
+    expect(page).to_have_url(portal_url + "/")
+    expect(page.get_by_role("link", name=text["sign_in_link"], exact=True).first).to_be_visible()
+    expect(page.get_by_role("button", name=text["sign_out"], exact=True)).to_have_count(0)
+    expect(html).to_have_attribute("lang", language)
+
+    # 6. Sign in again: the password is not enough, the authenticator code is asked for.
+    page.get_by_role("link", name=text["sign_in_link"], exact=True).first.click()
+    expect(heading(page, text["login_heading"])).to_be_visible()
+    field(page, "login").fill(email)
+    field(page, "password").fill(PASSWORD)
+    page.get_by_role("button", name=text["login_heading"], exact=True).click()
+
+    expect(page).to_have_url(re.compile(r"/accounts/2fa/authenticate/$"))
+    expect(heading(page, text["mfa_heading"])).to_be_visible()
+    expect(page.get_by_role("button", name=text["sign_out"], exact=True)).to_have_count(0)
+    code, _ = totp_code(secret, after_step=activation_step)
+    field(page, "code").fill(code)
+    page.get_by_role("button", name=text["login_heading"], exact=True).click()
+
+    expect(page).to_have_url(re.compile(r"/welcome/$"))
+    expect(heading(page, text["welcome"])).to_be_visible()
+    expect(page.get_by_role("button", name=text["sign_out"], exact=True)).to_be_visible()
+    expect(html).to_have_attribute("lang", language)

@@ -1,0 +1,153 @@
+"""Sign-up, verification by code, sign-in, rate limits, MFA for staff, organization switching."""
+
+import re
+
+import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import TOTP, hotp_value
+from django.test import Client
+from django.urls import reverse
+
+from accounts.models import User
+from accounts.roles import Role
+from portal.mail.models import OutboxEmail
+from tests.factories.accounts import PASSWORD, MembershipFactory, StaffFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+NEW_PASSWORD = "a-long-and-unusual-passphrase-42"
+SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+
+
+def test_sign_up_verify_by_code_then_sign_in(client):
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "Rei@Example.com", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+    assert response["Location"] == reverse("account_email_verification_sent")
+    user = User.objects.get(email__iexact="rei@example.com")
+    # Not signed in until the address is verified.
+    assert client.get(reverse("dashboard"))["Location"].startswith(reverse("account_login"))
+
+    body = OutboxEmail.objects.get(to__iexact="rei@example.com").body_text
+    code = re.search(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b", body).group(0)
+    wrong = client.post(reverse("account_email_verification_sent"), {"code": "AAAA-AAAA"})
+    assert wrong.status_code == 200
+    assert "code" in wrong.context["form"].errors
+    response = client.post(reverse("account_email_verification_sent"), {"code": code})
+    assert response.status_code == 302
+    assert client.get(reverse("dashboard"))["Location"] == reverse("accounts:no_organization")
+    assert user.emailaddress_set.get().verified
+
+    client.logout()
+    response = client.post(reverse("account_login"), {"login": "rei@example.com", "password": NEW_PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("dashboard")
+
+
+def test_weak_password_is_refused_at_the_field(client):
+    response = client.post(
+        reverse("account_signup"),
+        {"email": "weak@example.com", "password1": "password", "password2": "password"},
+    )
+    assert response.status_code == 200
+    assert response.context["form"].errors["password1"]
+    assert not User.objects.filter(email="weak@example.com").exists()
+    assert not OutboxEmail.objects.exists()
+
+
+def test_failed_logins_are_rate_limited(client, settings):
+    settings.ACCOUNT_RATE_LIMITS = {"login_failed": "3/m/ip,3/5m/key"}
+    UserFactory(email="ann@example.com")
+    errors = [
+        client.post(reverse("account_login"), {"login": "ann@example.com", "password": "wrong"})
+        .context["form"]
+        .non_field_errors()
+        for _ in range(5)
+    ]
+    wrong = ["The email address and/or password you specified are not correct."]
+    limited = ["Too many failed login attempts. Try again later."]
+    assert errors == [wrong, wrong, wrong, limited, limited]
+    # Even the right password waits while the limit holds, and no session is made.
+    response = client.post(reverse("account_login"), {"login": "ann@example.com", "password": PASSWORD})
+    assert response.context["form"].non_field_errors() == limited
+    assert "_auth_user_id" not in client.session
+
+
+def test_sign_up_is_rate_limited(settings):
+    settings.ACCOUNT_RATE_LIMITS = {"signup": "2/h/ip"}
+    statuses = [
+        Client()
+        .post(
+            reverse("account_signup"),
+            {"email": f"n{i}@example.com", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+        )
+        .status_code
+        for i in range(3)
+    ]
+    assert statuses == [302, 302, 429]
+    assert User.objects.count() == 2
+
+
+def test_staff_must_set_up_two_factor_authentication(client):
+    reviewer = StaffFactory(is_superuser=True, mfa=False)
+    client.force_login(reviewer)
+    response = client.get(reverse("admin:index"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("mfa_activate_totp"))
+    TOTP.activate(reviewer, SECRET)
+    assert client.get(reverse("admin:index")).status_code == 200
+
+
+def test_review_site_login_goes_through_allauth(client):
+    response = client.get(reverse("admin:login"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("account_login"))
+
+
+def test_sign_in_with_two_factor_code(client):
+    user = UserFactory(email="totp@example.com")
+    TOTP.activate(user, SECRET)
+    response = client.post(reverse("account_login"), {"login": "totp@example.com", "password": PASSWORD})
+    assert response["Location"] == reverse("mfa_authenticate")
+    assert "_auth_user_id" not in client.session
+    import time
+
+    code = str(hotp_value(SECRET, int(time.time()) // 30)).zfill(6)
+    response = client.post(reverse("mfa_authenticate"), {"code": code})
+    assert response.status_code == 302
+    assert client.session["_auth_user_id"] == str(user.pk)
+    assert Authenticator.objects.filter(user=user, type="totp").exists()
+
+
+def test_dashboard_opens_the_last_organization_and_the_switcher_lists_all(client):
+    first = MembershipFactory(roles=[Role.SALES_AGENT])
+    second = MembershipFactory(user=first.user, roles=[Role.GLOBAL_ADMIN])
+    client.force_login(first.user)
+    second_url = reverse(
+        "accounts:organization_dashboard", kwargs={"organization_id": second.organization.public_id}
+    )
+    page = client.get(second_url)
+    body = page.content.decode()
+    assert first.organization.legal_name in body and second.organization.legal_name in body
+    assert client.get(reverse("dashboard"))["Location"] == second_url
+
+
+def test_email_change_is_verified_and_the_old_address_is_told(client):
+    user = UserFactory(email="old@example.com", preferred_language="ja")
+    client.force_login(user)
+    response = client.post(reverse("account_email"), {"action_add": "", "email": "new@example.com"})
+    assert response["Location"] == reverse("account_email_verification_sent")
+    user.refresh_from_db()
+    assert user.email == "old@example.com"  # unchanged until the new address is proven
+
+    verification = OutboxEmail.objects.get(to="new@example.com")
+    code = re.search(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b", verification.body_text).group(0)
+    client.post(reverse("account_email_verification_sent"), {"code": code})
+
+    user.refresh_from_db()
+    assert user.email == "new@example.com"
+    assert list(user.emailaddress_set.values_list("email", "verified")) == [("new@example.com", True)]
+    notice = OutboxEmail.objects.get(to="old@example.com")
+    assert notice.language == "ja"
+    assert "new@example.com" in notice.body_text

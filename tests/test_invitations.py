@@ -1,0 +1,246 @@
+"""Membership invitations: 256-bit, hashed at rest, single-use, expiring, bound to the invited email,
+revocable; GET shows, POST acts; links come from SITE_URL."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import time_machine
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts import services
+from accounts.models import Membership, MembershipInvitation
+from accounts.roles import Role
+from portal.audit.models import AuditEvent
+from portal.mail.models import OutboxEmail
+from portal.tokens import token_hash
+from tests.factories.accounts import (
+    MembershipFactory,
+    OrganizationFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+PASSWORD = "a-long-and-unusual-passphrase-42"
+
+
+@pytest.fixture
+def admin():
+    return MembershipFactory(
+        organization=OrganizationFactory(legal_name="Fabrikam KK"), roles=[Role.GLOBAL_ADMIN]
+    )
+
+
+def invite(admin, email="ann@example.com", roles=(Role.SALES_AGENT,)):
+    return services.membership_invitation_create(
+        organization=admin.organization, email=email, roles=list(roles), by=admin
+    )
+
+
+def open_link(client, raw_token):
+    return client.get(reverse("accounts:invitation_landing", kwargs={"token": raw_token}))
+
+
+def test_invitation_email_carries_a_site_link_and_only_the_hash_is_stored(admin, settings):
+    settings.SITE_URL = "https://partners.example.org"
+    invitation, raw = invite(admin, email="Ann@Example.com")
+    assert len(raw) >= 43  # 32 random bytes, URL-safe base64
+    assert invitation.email == "ann@example.com"
+    assert invitation.token_hash == token_hash(raw)
+    assert not MembershipInvitation.objects.filter(token_hash=raw).exists()
+    email = OutboxEmail.objects.get(to="ann@example.com")
+    assert f"https://partners.example.org/invitations/membership/{raw}/" in email.body_text
+    assert "Fabrikam KK" in email.subject
+    assert email.organization_id == admin.organization_id
+    assert AuditEvent.objects.filter(
+        action="membership_invitation.sent", target_id=str(invitation.public_id)
+    ).exists()
+    assert raw not in str(list(AuditEvent.objects.values_list("after", flat=True)))
+
+
+def test_invitation_email_is_in_the_invitees_language(admin):
+    UserFactory(email="kenji@example.com", preferred_language="ja")
+    invite(admin, email="kenji@example.com")
+    email = OutboxEmail.objects.get(to="kenji@example.com")
+    assert email.language == "ja"
+    assert "招待" in email.subject
+
+
+def test_the_link_moves_the_token_out_of_the_url_and_get_changes_nothing(client, admin):
+    invitation, raw = invite(admin)
+    response = open_link(client, raw)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:invitation")
+    assert response["Referrer-Policy"] == "no-referrer"
+    assert "no-store" in response["Cache-Control"]
+
+    page = client.get(reverse("accounts:invitation"))
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "Fabrikam KK" in body
+    assert "ann@example.com" in body
+    assert "Sales agent" in body
+    assert raw not in body
+    assert "_auth_user_id" not in client.session  # the link never signs anyone in
+    invitation.refresh_from_db()
+    assert invitation.status == MembershipInvitation.Status.PENDING
+
+
+def test_accept_as_the_invited_person(client, admin):
+    invitation, raw = invite(admin)
+    ann = UserFactory(email="ann@example.com")
+    client.force_login(ann)
+    open_link(client, raw)
+    response = client.post(reverse("accounts:invitation_accept"))
+    assert response.status_code == 302
+    assert response["Location"] == reverse(
+        "accounts:organization_dashboard", kwargs={"organization_id": admin.organization.public_id}
+    )
+    membership = Membership.objects.get(user=ann, organization=admin.organization)
+    assert membership.role_names == [Role.SALES_AGENT]
+    invitation.refresh_from_db()
+    assert invitation.status == MembershipInvitation.Status.ACCEPTED
+    assert invitation.accepted_by == ann
+    assert AuditEvent.objects.filter(action="membership_invitation.accepted").count() == 1
+    assert (
+        AuditEvent.objects.filter(action="membership.created", organization_id=admin.organization_id).count()
+        == 1
+    )
+
+
+def test_a_used_link_cannot_be_used_again(client, admin):
+    _invitation, raw = invite(admin)
+    ann = UserFactory(email="ann@example.com")
+    assert services.membership_invitation_accept(raw_token=raw, user=ann)
+    with pytest.raises(services.InvitationUnusable) as error:
+        services.membership_invitation_accept(raw_token=raw, user=ann)
+    assert error.value.code == "invitation_closed"
+    assert Membership.objects.filter(user=ann).count() == 1
+
+
+def test_an_expired_link_is_refused(admin):
+    _invitation, raw = invite(admin)
+    ann = UserFactory(email="ann@example.com")
+    with time_machine.travel(timezone.now() + timedelta(days=8)):
+        with pytest.raises(services.InvitationUnusable) as error:
+            services.membership_invitation_accept(raw_token=raw, user=ann)
+    assert error.value.code == "invitation_expired"
+    assert not Membership.objects.filter(user=ann).exists()
+
+
+def test_the_link_is_bound_to_the_invited_email(client, admin):
+    invitation, raw = invite(admin)
+    mallory = UserFactory(email="mallory@example.com")
+    client.force_login(mallory)
+    open_link(client, raw)
+    page = client.get(reverse("accounts:invitation"))
+    assert page.status_code == 410
+    assert "This invitation is for ann@example.com" in page.content.decode()
+    assert "Accept invitation" not in page.content.decode()
+    response = client.post(reverse("accounts:invitation_accept"))
+    assert response.status_code == 302
+    assert not Membership.objects.filter(user=mallory).exists()
+    invitation.refresh_from_db()
+    assert invitation.status == MembershipInvitation.Status.PENDING
+
+
+def test_an_unverified_address_is_not_enough(admin):
+    _invitation, raw = invite(admin)
+    ann = UserFactory(email="ann@example.com", verified=False)
+    with pytest.raises(services.InvitationUnusable) as error:
+        services.membership_invitation_accept(raw_token=raw, user=ann)
+    assert error.value.code == "invitation_wrong_email"
+
+
+def test_a_revoked_link_is_refused(admin):
+    invitation, raw = invite(admin)
+    services.membership_invitation_revoke(invitation=invitation, by=admin)
+    with pytest.raises(services.InvitationUnusable):
+        services.membership_invitation_accept(raw_token=raw, user=UserFactory(email="ann@example.com"))
+    invitation.refresh_from_db()
+    assert invitation.status == MembershipInvitation.Status.REVOKED
+
+
+def test_resending_replaces_the_old_link(admin):
+    first, first_raw = invite(admin)
+    second, second_raw = invite(admin)
+    first.refresh_from_db()
+    assert first.status == MembershipInvitation.Status.REVOKED
+    assert second.status == MembershipInvitation.Status.PENDING
+    ann = UserFactory(email="ann@example.com")
+    with pytest.raises(services.InvitationUnusable):
+        services.membership_invitation_accept(raw_token=first_raw, user=ann)
+    assert services.membership_invitation_accept(raw_token=second_raw, user=ann)
+
+
+def test_an_unknown_token_shows_a_clear_page(client):
+    open_link(client, "x" * 43)
+    page = client.get(reverse("accounts:invitation"))
+    assert page.status_code == 404
+    assert "This invitation link is not valid." in page.content.decode()
+
+
+def test_decline(admin):
+    invitation, raw = invite(admin)
+    ann = UserFactory(email="ann@example.com")
+    services.membership_invitation_decline(raw_token=raw, user=ann)
+    invitation.refresh_from_db()
+    assert invitation.status == MembershipInvitation.Status.DECLINED
+    assert not Membership.objects.filter(user=ann).exists()
+
+
+def test_inviting_a_current_member_is_refused_at_the_field(client, admin):
+    member = MembershipFactory(organization=admin.organization, roles=[Role.SALES_AGENT])
+    client.force_login(admin.user)
+    url = reverse("accounts:user_invite", kwargs={"organization_id": admin.organization.public_id})
+    response = client.post(url, {"email": member.user.email.upper(), "roles": [Role.HELPDESK_AGENT]})
+    assert response.status_code == 400
+    assert response.context["form"].errors["email"] == [
+        "This person is already a member of the organization."
+    ]
+    assert not MembershipInvitation.objects.exists()
+    assert not OutboxEmail.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("data", "field"),
+    [
+        ({"email": "not-an-email", "roles": [Role.SALES_AGENT]}, "email"),
+        ({"email": "a@example.com\r\nBcc: x@evil.test", "roles": [Role.SALES_AGENT]}, "email"),
+        ({"email": "a@example.com", "roles": []}, "roles"),
+        ({"email": "a@example.com", "roles": ["superuser"]}, "roles"),
+    ],
+)
+def test_bad_invitation_input_is_refused_at_the_field(client, admin, data, field):
+    client.force_login(admin.user)
+    url = reverse("accounts:user_invite", kwargs={"organization_id": admin.organization.public_id})
+    response = client.post(url, data)
+    assert response.status_code == 400
+    assert field in response.context["form"].errors
+    assert not MembershipInvitation.objects.exists()
+    assert not OutboxEmail.objects.exists()
+
+
+def test_a_new_person_signs_up_with_the_invited_email_then_accepts(client, admin):
+    _invitation, raw = invite(admin, email="newcomer@example.com")
+    open_link(client, raw)
+    page = client.get(reverse("accounts:invitation"))
+    assert "Sign up" in page.content.decode()
+
+    client.post(
+        reverse("account_signup") + "?next=" + reverse("accounts:invitation"),
+        {"email": "newcomer@example.com", "password1": PASSWORD, "password2": PASSWORD},
+    )
+    verification = OutboxEmail.objects.filter(to="newcomer@example.com").exclude(
+        template="membership_invitation"
+    )
+    code = re.search(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b", verification.get().body_text).group(0)
+    response = client.post(reverse("account_email_verification_sent"), {"code": code})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:invitation")
+
+    client.post(reverse("accounts:invitation_accept"))
+    membership = Membership.objects.get(user__email="newcomer@example.com")
+    assert membership.organization == admin.organization

@@ -1,0 +1,137 @@
+"""Races on real PostgreSQL transactions: two connections, a barrier, exactly one winner."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from accounts import services
+from accounts.models import Membership, MembershipInvitation
+from accounts.roles import Role
+from portal.audit.models import AuditEvent
+from portal.errors import DomainError
+from tests.factories.accounts import MembershipFactory, OrganizationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+TRIALS = 15
+
+
+def race(*actions):
+    """Run the actions at the same moment, each on its own database connection."""
+    barrier = threading.Barrier(len(actions))
+    outcomes: list = [None] * len(actions)
+
+    def run(index, action):
+        try:
+            barrier.wait(timeout=10)
+            outcomes[index] = ("ok", action())
+        except DomainError as error:
+            outcomes[index] = ("refused", error.code)
+        except Exception as error:
+            outcomes[index] = ("error", repr(error))
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, action)) for i, action in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    return outcomes
+
+
+def test_concurrent_removal_of_the_last_two_global_admins_leaves_one():
+    assert connection.vendor == "postgresql", "race tests need real row locks: run them through bin/test"
+    for _ in range(TRIALS):
+        organization = OrganizationFactory()
+        first = MembershipFactory(organization=organization, roles=[Role.GLOBAL_ADMIN])
+        second = MembershipFactory(organization=organization, roles=[Role.GLOBAL_ADMIN])
+
+        outcomes = race(
+            lambda first=first, second=second: services.membership_remove(membership=first, by=second),
+            lambda first=first, second=second: services.membership_remove(membership=second, by=first),
+        )
+
+        kinds = sorted(kind for kind, _detail in outcomes)
+        assert kinds == ["ok", "refused"], outcomes
+        # The loser is refused either as the last Global admin or because it was just removed itself.
+        refusal = next(detail for kind, detail in outcomes if kind == "refused")
+        assert refusal in ("last_global_admin", "actor_not_permitted")
+        remaining = Membership.objects.filter(organization=organization, roles__role=Role.GLOBAL_ADMIN)
+        assert remaining.count() == 1
+        assert (
+            AuditEvent.objects.filter(organization_id=organization.pk, action="membership.removed").count()
+            == 1
+        )
+
+
+def test_concurrent_demotion_and_deactivation_leave_one_global_admin():
+    assert connection.vendor == "postgresql"
+    for _ in range(TRIALS):
+        organization = OrganizationFactory()
+        first = MembershipFactory(organization=organization, roles=[Role.GLOBAL_ADMIN])
+        second = MembershipFactory(organization=organization, roles=[Role.GLOBAL_ADMIN])
+
+        outcomes = race(
+            lambda f=first, s=second: services.membership_roles_change(
+                membership=f, roles=[Role.SALES_AGENT], by=s
+            ),
+            lambda f=first, s=second: services.membership_deactivate(membership=s, by=f),
+        )
+
+        assert sorted(kind for kind, _ in outcomes) == ["ok", "refused"], outcomes
+        active_admins = Membership.objects.filter(
+            organization=organization, status=Membership.Status.ACTIVE, roles__role=Role.GLOBAL_ADMIN
+        )
+        assert active_admins.count() == 1
+
+
+def test_one_invitation_accepted_twice_at_once_makes_one_membership():
+    assert connection.vendor == "postgresql"
+    for _ in range(TRIALS):
+        admin = MembershipFactory(roles=[Role.GLOBAL_ADMIN])
+        user = UserFactory()
+        invitation, raw = services.membership_invitation_create(
+            organization=admin.organization, email=user.email, roles=[Role.SALES_AGENT], by=admin
+        )
+
+        outcomes = race(
+            lambda raw=raw, user=user: services.membership_invitation_accept(raw_token=raw, user=user).pk,
+            lambda raw=raw, user=user: services.membership_invitation_accept(raw_token=raw, user=user).pk,
+        )
+
+        assert sorted(kind for kind, _ in outcomes) == ["ok", "refused"], outcomes
+        assert Membership.objects.filter(user=user, organization=admin.organization).count() == 1
+        assert (
+            AuditEvent.objects.filter(
+                action="membership_invitation.accepted", target_id=str(invitation.public_id)
+            ).count()
+            == 1
+        )
+        invitation.refresh_from_db()
+        assert invitation.status == MembershipInvitation.Status.ACCEPTED
+
+
+def test_accept_racing_revoke_has_one_outcome():
+    assert connection.vendor == "postgresql"
+    for _ in range(TRIALS):
+        admin = MembershipFactory(roles=[Role.GLOBAL_ADMIN])
+        user = UserFactory()
+        invitation, raw = services.membership_invitation_create(
+            organization=admin.organization, email=user.email, roles=[Role.SALES_AGENT], by=admin
+        )
+
+        outcomes = race(
+            lambda raw=raw, user=user: services.membership_invitation_accept(raw_token=raw, user=user).pk,
+            lambda i=invitation, a=admin: services.membership_invitation_revoke(invitation=i, by=a),
+        )
+
+        assert sorted(kind for kind, _ in outcomes) == ["ok", "refused"], outcomes
+        invitation.refresh_from_db()
+        joined = Membership.objects.filter(user=user, organization=admin.organization).exists()
+        assert joined == (invitation.status == MembershipInvitation.Status.ACCEPTED)
+        assert invitation.status in (
+            MembershipInvitation.Status.ACCEPTED,
+            MembershipInvitation.Status.REVOKED,
+        )
