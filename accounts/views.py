@@ -96,7 +96,8 @@ def invitation(request):
         {"invitation": invitation, "problem": problem, "next": reverse("accounts:invitation")},
         status=200 if problem is None else 410 if invitation is not None else 404,
     )
-    response["Referrer-Policy"] = "no-referrer"
+    # No "no-referrer" here: the token is already out of this URL, and with it browsers send
+    # "Origin: null" on the Accept form, which CSRF protection rightly refuses.
     return response
 
 
