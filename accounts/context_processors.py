@@ -6,6 +6,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from accounts.selectors import memberships_for_user
+from portal.access_policy import policy_for
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,10 @@ class NavItem:
 
 
 def _item(request, label, url_name: str, kwargs, *, exact: bool = False) -> NavItem | None:
+    """A link to a page the member may open; None when they may not, or the page does not exist yet."""
+    membership = getattr(request, "membership", None)
+    if membership is None or not membership.can(policy_for(url_name)):
+        return None
     try:
         url = reverse(url_name, kwargs=kwargs)
     except NoReverseMatch:

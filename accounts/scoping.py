@@ -44,6 +44,9 @@ class OrganizationView(View):
         membership = selectors.membership_active_for_user(user=request.user, organization_id=organization_id)
         if membership is None:
             raise Http404
+        # Known before the permission check, so that even the 403 page shows the organization's navigation.
+        request.organization = membership.organization
+        request.membership = membership
         if not membership.can(permission):
             # A security log line, not an audit row: a denied request changes nothing.
             logger.warning(
@@ -58,8 +61,6 @@ class OrganizationView(View):
             raise PermissionDenied
         self.membership = membership
         self.organization = membership.organization
-        request.organization = self.organization
-        request.membership = membership
         if request.session.get(SESSION_KEY) != str(self.organization.public_id):
             request.session[SESSION_KEY] = str(self.organization.public_id)
         return super().dispatch(request, *args, **kwargs)

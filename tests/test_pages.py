@@ -110,3 +110,24 @@ def test_static_assets_are_served_locally(client):
     body = client.get(reverse("home")).content.decode()
     assert "/static/css/portal.css" in body
     assert "https://" not in body.split("<body")[0]  # no CDN in the head
+
+
+def test_navigation_shows_only_pages_the_member_may_open(client):
+    membership = MembershipFactory(
+        organization=OrganizationFactory(kind="reseller"), roles=["helpdesk_agent"]
+    )
+    client.force_login(membership.user)
+    body = client.get(reverse("dashboard"), follow=True).content.decode()
+    for label in ("Dashboard", "Customers", "Account settings"):
+        assert f">{label}</a>" in body
+    for label in ("Indirect providers", "Activity log", "User management"):
+        assert f">{label}</a>" not in body
+
+
+def test_the_403_page_keeps_the_organization_navigation(client):
+    membership = MembershipFactory(roles=["helpdesk_agent"])
+    client.force_login(membership.user)
+    url = reverse("accounts:users", kwargs={"organization_id": membership.organization.public_id})
+    response = client.get(url)
+    assert response.status_code == 403
+    assert 'aria-label="Main navigation"' in response.content.decode()
