@@ -1,0 +1,43 @@
+"""Every write to people, organizations, memberships and invitations.
+
+Each service is one transaction: the change, its audit event and its outbox emails commit together.
+"""
+
+from accounts.services.invitations import (
+    INVITATION_LIFETIME,
+    InvitationUnusable,
+    invitation_link,
+    membership_invitation_accept,
+    membership_invitation_check,
+    membership_invitation_create,
+    membership_invitation_decline,
+    membership_invitation_lookup,
+    membership_invitation_revoke,
+)
+from accounts.services.memberships import (
+    membership_deactivate,
+    membership_reactivate,
+    membership_remove,
+    membership_roles_change,
+    organization_create,
+)
+from accounts.services.people import canonical_email, user_profile_update
+
+__all__ = [
+    "INVITATION_LIFETIME",
+    "InvitationUnusable",
+    "canonical_email",
+    "invitation_link",
+    "membership_deactivate",
+    "membership_invitation_accept",
+    "membership_invitation_check",
+    "membership_invitation_create",
+    "membership_invitation_decline",
+    "membership_invitation_lookup",
+    "membership_invitation_revoke",
+    "membership_reactivate",
+    "membership_remove",
+    "membership_roles_change",
+    "organization_create",
+    "user_profile_update",
+]

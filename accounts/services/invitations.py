@@ -1,0 +1,194 @@
+"""Invitations to join an organization: a 256-bit link, stored as a hash, single use, expiring,
+bound to the invited address, revocable."""
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from allauth.account.models import EmailAddress
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Membership, MembershipInvitation, Organization, User
+from accounts.services.memberships import (
+    _clean_roles,
+    _current_actor,
+    _lock_organization,
+    _membership_grant,
+    _require_global_admin_rights,
+)
+from accounts.services.people import canonical_email
+from portal.audit.services import audit_record
+from portal.errors import DomainError, InvalidTransition
+from portal.mail.services import email_enqueue
+from portal.tokens import token_hash, token_new
+
+INVITATION_LIFETIME = timedelta(days=7)
+
+
+def invitation_link(raw_token: str) -> str:
+    """Built from SITE_URL, never from the request's Host header."""
+    return f"{settings.SITE_URL}/invitations/membership/{raw_token}/"
+
+
+def _language_for(email: str, fallback: str) -> str:
+    user = User.objects.filter(email__iexact=email).only("preferred_language").first()
+    return user.preferred_language if user else fallback
+
+
+@transaction.atomic
+def membership_invitation_create(
+    *, organization: Organization, email: str, roles: Iterable[str], by: Membership
+) -> tuple[MembershipInvitation, str]:
+    """Invite a person by email; a pending invitation to the same address is replaced."""
+    organization = _lock_organization(organization)
+    by = _current_actor(by, organization)
+    email = canonical_email(email)
+    chosen = _clean_roles(roles)
+    _require_global_admin_rights(actor_membership=by, before=set(), after=set(chosen))
+    if Membership.objects.filter(
+        organization=organization, user__email__iexact=email, status=Membership.Status.ACTIVE
+    ).exists():
+        raise DomainError(
+            _("This person is already a member of the organization."), code="already_member", field="email"
+        )
+    for previous in MembershipInvitation.objects.select_for_update().filter(
+        organization=organization, email=email, status=MembershipInvitation.Status.PENDING
+    ):
+        _invitation_close(previous, MembershipInvitation.Status.REVOKED, actor=by.user, action="superseded")
+    raw_token, hashed = token_new()
+    invitation = MembershipInvitation.objects.create(
+        organization=organization,
+        email=email,
+        roles=chosen,
+        token_hash=hashed,
+        invited_by=by.user,
+        expires_at=timezone.now() + INVITATION_LIFETIME,
+    )
+    audit_record(
+        action="membership_invitation.sent",
+        actor=by.user,
+        organization=organization,
+        target=invitation,
+        after={"email": email, "roles": chosen, "expires_at": invitation.expires_at.isoformat()},
+    )
+    email_enqueue(
+        to=email,
+        template="membership_invitation",
+        context={
+            "organization_name": organization.legal_name,
+            "inviter_name": by.user.get_full_name(),
+            "roles": invitation.get_roles_display,
+            "link": invitation_link(raw_token),
+            "expires_at": invitation.expires_at,
+        },
+        language=_language_for(email, by.user.preferred_language),
+        organization_id=organization.pk,
+        dedupe_key=f"membership_invitation:{invitation.pk}:sent",
+    )
+    return invitation, raw_token
+
+
+def _invitation_close(invitation: MembershipInvitation, status: str, *, actor, action: str) -> bool:
+    """pending → status, compare-and-swap; returns whether this call made the change."""
+    changed = MembershipInvitation.objects.filter(
+        pk=invitation.pk, status=MembershipInvitation.Status.PENDING
+    ).update(status=status, decided_at=timezone.now())
+    if changed:
+        audit_record(
+            action=f"membership_invitation.{action}",
+            actor=actor,
+            organization_id=invitation.organization_id,
+            target=invitation,
+            before={"status": MembershipInvitation.Status.PENDING},
+            after={"status": status},
+        )
+    return bool(changed)
+
+
+@transaction.atomic
+def membership_invitation_revoke(*, invitation: MembershipInvitation, by: Membership) -> None:
+    by = _current_actor(by, _lock_organization(invitation.organization))
+    if not _invitation_close(
+        invitation, MembershipInvitation.Status.REVOKED, actor=by.user, action="revoked"
+    ):
+        invitation.refresh_from_db(fields=["status"])
+        raise InvalidTransition(invitation.get_status_display(), MembershipInvitation.Status.REVOKED)
+
+
+class InvitationUnusable(DomainError):
+    """The link is unknown, used, revoked, expired or meant for someone else."""
+
+
+def membership_invitation_lookup(raw_token: str) -> MembershipInvitation:
+    """What a link points to, for the page that shows it (no state changes)."""
+    invitation = (
+        MembershipInvitation.objects.select_related("organization", "invited_by")
+        .filter(token_hash=token_hash(raw_token))
+        .first()
+    )
+    if invitation is None:
+        raise InvitationUnusable(_("This invitation link is not valid."), code="invitation_unknown")
+    return invitation
+
+
+def _user_owns_email(user: User, email: str) -> bool:
+    return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
+
+
+def membership_invitation_check(invitation: MembershipInvitation, user: User) -> None:
+    """Raise InvitationUnusable unless this user may accept this invitation now."""
+    if invitation.status == MembershipInvitation.Status.PENDING and invitation.is_expired:
+        raise InvitationUnusable(
+            _("This invitation has expired. Ask for a new one."), code="invitation_expired"
+        )
+    if invitation.status != MembershipInvitation.Status.PENDING:
+        raise InvitationUnusable(
+            _("This invitation was already used or withdrawn."), code="invitation_closed"
+        )
+    if not _user_owns_email(user, invitation.email):
+        raise InvitationUnusable(
+            _("This invitation is for %(email)s. Sign in with that address to accept it.")
+            % {"email": invitation.email},
+            code="invitation_wrong_email",
+        )
+
+
+@transaction.atomic
+def membership_invitation_accept(*, raw_token: str, user: User) -> Membership:
+    """Join the organization; the link works once, for its own address, before it expires."""
+    invitation = membership_invitation_lookup(raw_token)
+    # Lock order everywhere: organization, then its invitations and memberships.
+    organization = _lock_organization(invitation.organization)
+    invitation.refresh_from_db()
+    membership_invitation_check(invitation, user)
+    accepted = MembershipInvitation.objects.filter(
+        pk=invitation.pk, status=MembershipInvitation.Status.PENDING, expires_at__gt=timezone.now()
+    ).update(status=MembershipInvitation.Status.ACCEPTED, accepted_by=user, decided_at=timezone.now())
+    if accepted != 1:
+        raise InvitationUnusable(
+            _("This invitation was already used or withdrawn."), code="invitation_closed"
+        )
+    audit_record(
+        action="membership_invitation.accepted",
+        actor=user,
+        organization=organization,
+        target=invitation,
+        before={"status": MembershipInvitation.Status.PENDING},
+        after={"status": MembershipInvitation.Status.ACCEPTED},
+    )
+    return _membership_grant(organization=organization, user=user, roles=invitation.roles, by=user)
+
+
+@transaction.atomic
+def membership_invitation_decline(*, raw_token: str, user: User) -> MembershipInvitation:
+    invitation = membership_invitation_lookup(raw_token)
+    _lock_organization(invitation.organization)
+    invitation.refresh_from_db()
+    membership_invitation_check(invitation, user)
+    if not _invitation_close(invitation, MembershipInvitation.Status.DECLINED, actor=user, action="declined"):
+        raise InvitationUnusable(
+            _("This invitation was already used or withdrawn."), code="invitation_closed"
+        )
+    return invitation

@@ -1,0 +1,221 @@
+"""Organizations and their members: roles, deactivation, removal.
+
+Every service that could strand an organization without a Global admin locks the organization row
+first, so concurrent changes are serialised; the acting member's rights are re-read under that lock.
+Lock order everywhere: organization, then its memberships and invitations.
+"""
+
+from collections.abc import Iterable
+
+from django.db import transaction
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import DirectoryTenant, Membership, MembershipRole, Organization, User
+from accounts.roles import Permission, Role
+from portal.audit.services import audit_record
+from portal.errors import DomainError, InvalidTransition
+
+
+@transaction.atomic
+def organization_create(
+    *,
+    kind: str,
+    legal_name: str,
+    country: str,
+    global_admin: User,
+    by: User | None = None,
+    directory_tenant: DirectoryTenant | None = None,
+    **details,
+) -> Organization:
+    """Create an organization with its first Global admin."""
+    organization = Organization.objects.create(
+        kind=kind, legal_name=legal_name, country=country, directory_tenant=directory_tenant, **details
+    )
+    audit_record(
+        action="organization.created",
+        actor=by,
+        organization=organization,
+        target=organization,
+        after={"kind": kind, "legal_name": legal_name, "country": country},
+    )
+    _membership_grant(organization=organization, user=global_admin, roles=[Role.GLOBAL_ADMIN], by=by)
+    return organization
+
+
+def _lock_organization(organization: Organization) -> Organization:
+    return Organization.objects.select_for_update().get(pk=organization.pk)
+
+
+def _current_actor(by: Membership, organization: Organization) -> Membership:
+    """Re-read the actor's membership inside the transaction: rights removed a moment ago are gone."""
+    actor = (
+        Membership.objects.select_related("user")
+        .prefetch_related("roles")
+        .filter(pk=by.pk, organization=organization, status=Membership.Status.ACTIVE)
+        .first()
+    )
+    if actor is None or not actor.can(Permission.USERS_MANAGE):
+        raise DomainError(
+            _("Your access to this organization has changed. Reload the page."), code="actor_not_permitted"
+        )
+    return actor
+
+
+def _clean_roles(roles: Iterable[str]) -> list[str]:
+    chosen = [role for role in Role.values if role in set(roles)]
+    if not chosen:
+        raise DomainError(_("Choose at least one role."), code="roles_required", field="roles")
+    unknown = set(roles) - set(Role.values)
+    if unknown:
+        raise DomainError(_("Unknown role."), code="roles_unknown", field="roles")
+    return chosen
+
+
+def _require_global_admin_rights(*, actor_membership: Membership | None, before: set, after: set) -> None:
+    touches_global_admin = (Role.GLOBAL_ADMIN in before) != (Role.GLOBAL_ADMIN in after)
+    if touches_global_admin and (
+        actor_membership is None or not actor_membership.can(Permission.GLOBAL_ADMIN_ASSIGN)
+    ):
+        raise DomainError(
+            _("Only a Global admin can grant or remove the Global admin role."),
+            code="global_admin_required",
+            field="roles",
+        )
+
+
+def _other_active_global_admins(organization: Organization, *, excluding: Membership) -> int:
+    return (
+        Membership.objects.filter(
+            organization=organization, status=Membership.Status.ACTIVE, roles__role=Role.GLOBAL_ADMIN
+        )
+        .exclude(pk=excluding.pk)
+        .count()
+    )
+
+
+def _guard_last_global_admin(membership: Membership) -> None:
+    if (
+        membership.status == Membership.Status.ACTIVE
+        and Role.GLOBAL_ADMIN in membership.role_names
+        and _other_active_global_admins(membership.organization, excluding=membership) == 0
+    ):
+        raise DomainError(
+            _("An organization always keeps at least one active Global admin. Add another first."),
+            code="last_global_admin",
+            field="roles",
+        )
+
+
+def _membership_grant(*, organization: Organization, user: User, roles: list[str], by) -> Membership:
+    membership, created = Membership.objects.get_or_create(organization=organization, user=user)
+    before = {"status": membership.status, "roles": membership.role_names} if not created else None
+    if membership.status != Membership.Status.ACTIVE:
+        membership.status = Membership.Status.ACTIVE
+        membership.save(update_fields=["status"])
+    for role in roles:
+        MembershipRole.objects.get_or_create(membership=membership, role=role)
+    membership = Membership.objects.prefetch_related("roles").get(pk=membership.pk)
+    audit_record(
+        action="membership.created" if created else "membership.updated",
+        actor=by,
+        organization=organization,
+        target=membership,
+        before=before,
+        after={"user": user.email, "status": membership.status, "roles": membership.role_names},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_roles_change(*, membership: Membership, roles: Iterable[str], by: Membership) -> Membership:
+    """Set a member's roles; the last active Global admin cannot be demoted."""
+    organization = _lock_organization(membership.organization)
+    by = _current_actor(by, organization)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=organization)
+    chosen = _clean_roles(roles)
+    before = set(membership.role_names)
+    _require_global_admin_rights(actor_membership=by, before=before, after=set(chosen))
+    if Role.GLOBAL_ADMIN in before and Role.GLOBAL_ADMIN not in chosen:
+        _guard_last_global_admin(membership)
+    if before == set(chosen):
+        return membership
+    MembershipRole.objects.filter(membership=membership).exclude(role__in=chosen).delete()
+    for role in chosen:
+        MembershipRole.objects.get_or_create(membership=membership, role=role)
+    audit_record(
+        action="membership.roles_changed",
+        actor=by.user,
+        organization=organization,
+        target=membership,
+        before={"roles": [role for role in Role.values if role in before]},
+        after={"roles": chosen},
+    )
+    return Membership.objects.prefetch_related("roles").get(pk=membership.pk)
+
+
+def _membership_status_set(*, membership: Membership, by: Membership, status: str, action: str) -> Membership:
+    organization = _lock_organization(membership.organization)
+    by = _current_actor(by, organization)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=organization)
+    if membership.status == status:
+        raise InvalidTransition(membership.get_status_display(), status)
+    roles = set(membership.role_names)
+    # Switching a Global admin on or off is the same act as granting or removing the role.
+    if status == Membership.Status.ACTIVE:
+        _require_global_admin_rights(actor_membership=by, before=roles - {Role.GLOBAL_ADMIN}, after=roles)
+    else:
+        _require_global_admin_rights(actor_membership=by, before=roles, after=roles - {Role.GLOBAL_ADMIN})
+        _guard_last_global_admin(membership)
+    before = membership.status
+    membership.status = status
+    membership.save(update_fields=["status"])
+    audit_record(
+        action=action,
+        actor=by.user,
+        organization=organization,
+        target=membership,
+        before={"status": before},
+        after={"status": status},
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_deactivate(*, membership: Membership, by: Membership) -> Membership:
+    """A deactivated member keeps their roles on record but can no longer act in the organization."""
+    return _membership_status_set(
+        membership=membership, by=by, status=Membership.Status.DEACTIVATED, action="membership.deactivated"
+    )
+
+
+@transaction.atomic
+def membership_reactivate(*, membership: Membership, by: Membership) -> Membership:
+    return _membership_status_set(
+        membership=membership, by=by, status=Membership.Status.ACTIVE, action="membership.reactivated"
+    )
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership, by: Membership) -> None:
+    """Remove a person from the organization (their account stays); never the last Global admin."""
+    organization = _lock_organization(membership.organization)
+    by = _current_actor(by, organization)
+    membership = (
+        Membership.objects.select_for_update()
+        .select_related("user")
+        .filter(pk=membership.pk, organization=organization)
+        .first()
+    )
+    if membership is None:
+        raise DomainError(_("This person is no longer a member."), code="membership_gone")
+    roles = membership.role_names
+    _require_global_admin_rights(actor_membership=by, before=set(roles), after=set())
+    _guard_last_global_admin(membership)
+    audit_record(
+        action="membership.removed",
+        actor=by.user,
+        organization=organization,
+        target=membership,
+        before={"user": membership.user.email, "status": membership.status, "roles": roles},
+    )
+    membership.delete()

@@ -1,0 +1,26 @@
+"""Every write to a person's own account settings."""
+
+from django.db import transaction
+
+from accounts.models import User
+from portal.audit.services import audit_record
+
+
+def canonical_email(address: str) -> str:
+    """Email addresses compare case-insensitively (the whole address, as every mail provider does)."""
+    return address.strip().lower()
+
+
+@transaction.atomic
+def user_profile_update(*, user: User, full_name: str, preferred_language: str) -> User:
+    """Change a user's own name and language; the language is also the language of their emails."""
+    user = User.objects.select_for_update().get(pk=user.pk)
+    before = {"full_name": user.full_name, "preferred_language": user.preferred_language}
+    after = {"full_name": full_name, "preferred_language": preferred_language}
+    if before == after:
+        return user
+    user.full_name = full_name
+    user.preferred_language = preferred_language
+    user.save(update_fields=["full_name", "preferred_language"])
+    audit_record(action="user.profile_updated", actor=user, target=user, before=before, after=after)
+    return user
