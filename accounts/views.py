@@ -10,10 +10,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from accounts import selectors, services
 from accounts.forms import ProfileForm
+from accounts.models import MembershipInvitation
 from accounts.scoping import SESSION_KEY
 from portal.views import set_language_cookie
 
-INVITATION_SESSION_KEY = "membership_invitation_token"
+INVITATION_SESSION_KEY = "membership_invitation"
 
 
 @require_GET
@@ -51,27 +52,35 @@ def profile(request):
 
 
 # --- Invitation links -----------------------------------------------------------------------------
+# The raw token only ever travels in the emailed URL. The landing view checks it once and keeps the
+# invitation's public id in the (server-side) session, so no raw token is stored anywhere.
 
 
 @require_GET
 @login_not_required
 @never_cache
 def invitation_landing(request, token):
-    """The link in the email: keep the token in the session and move to a URL without it."""
-    request.session[INVITATION_SESSION_KEY] = token
+    """The link in the email: remember which invitation it opens and move to a URL without the token."""
+    try:
+        invitation = services.membership_invitation_lookup(token)
+    except services.InvitationUnusable:
+        request.session[INVITATION_SESSION_KEY] = ""
+    else:
+        request.session[INVITATION_SESSION_KEY] = str(invitation.public_id)
     response = redirect("accounts:invitation")
     response["Referrer-Policy"] = "no-referrer"
     return response
 
 
-def _invitation_from_session(request):
-    token = request.session.get(INVITATION_SESSION_KEY)
-    if not token:
-        return None, None
-    try:
-        return token, services.membership_invitation_lookup(token)
-    except services.InvitationUnusable:
-        return token, None
+def _invitation_from_session(request) -> MembershipInvitation | None:
+    public_id = request.session.get(INVITATION_SESSION_KEY)
+    if not public_id:
+        return None
+    return (
+        MembershipInvitation.objects.select_related("organization", "invited_by")
+        .filter(public_id=public_id)
+        .first()
+    )
 
 
 @require_GET
@@ -79,7 +88,7 @@ def _invitation_from_session(request):
 @never_cache
 def invitation(request):
     """Show what the invitation grants; only the buttons below (POST) change anything."""
-    _token, invitation = _invitation_from_session(request)
+    invitation = _invitation_from_session(request)
     problem = None
     if invitation is None:
         problem = _("This invitation link is not valid.")
@@ -103,11 +112,11 @@ def invitation(request):
 
 @require_POST
 def invitation_accept(request):
-    token, _invitation = _invitation_from_session(request)
-    if token is None:
+    invitation = _invitation_from_session(request)
+    if invitation is None:
         return redirect("accounts:invitation")
     try:
-        membership = services.membership_invitation_accept(raw_token=token, user=request.user)
+        membership = services.membership_invitation_accept(invitation=invitation, user=request.user)
     except services.InvitationUnusable as error:
         messages.error(request, error.message)
         return redirect("accounts:invitation")
@@ -120,11 +129,11 @@ def invitation_accept(request):
 
 @require_POST
 def invitation_decline(request):
-    token, _invitation = _invitation_from_session(request)
-    if token is None:
+    invitation = _invitation_from_session(request)
+    if invitation is None:
         return redirect("accounts:invitation")
     try:
-        services.membership_invitation_decline(raw_token=token, user=request.user)
+        services.membership_invitation_decline(invitation=invitation, user=request.user)
     except services.InvitationUnusable as error:
         messages.error(request, error.message)
         return redirect("accounts:invitation")

@@ -151,3 +151,33 @@ def test_email_change_is_verified_and_the_old_address_is_told(client):
     notice = OutboxEmail.objects.get(to="old@example.com")
     assert notice.language == "ja"
     assert "new@example.com" in notice.body_text
+
+
+def test_password_reset_requests_are_rate_limited(settings):
+    settings.ACCOUNT_RATE_LIMITS = {"reset_password": "2/m/ip"}
+    UserFactory(email="ann@example.com")
+    statuses = [
+        Client().post(reverse("account_reset_password"), {"email": "ann@example.com"}).status_code
+        for _ in range(3)
+    ]
+    assert statuses == [302, 302, 429]
+    assert OutboxEmail.objects.filter(to="ann@example.com").count() == 2
+
+
+def test_a_user_signs_out_their_other_sessions():
+    from allauth.usersessions.models import UserSession
+
+    user = UserFactory()
+    laptop, phone = Client(), Client()
+    for browser in (laptop, phone):
+        browser.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+        browser.get(reverse("profile"))
+    assert UserSession.objects.filter(user=user).count() == 2
+
+    page = laptop.get(reverse("usersessions_list"))
+    assert page.status_code == 200
+    laptop.post(reverse("usersessions_list"))
+
+    assert UserSession.objects.filter(user=user).count() == 1
+    assert laptop.get(reverse("profile")).status_code == 200
+    assert phone.get(reverse("profile"))["Location"].startswith(reverse("account_login"))

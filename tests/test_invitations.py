@@ -113,9 +113,11 @@ def test_accept_as_the_invited_person(client, admin):
 def test_a_used_link_cannot_be_used_again(client, admin):
     _invitation, raw = invite(admin)
     ann = UserFactory(email="ann@example.com")
-    assert services.membership_invitation_accept(raw_token=raw, user=ann)
+    assert services.membership_invitation_accept(
+        invitation=services.membership_invitation_lookup(raw), user=ann
+    )
     with pytest.raises(services.InvitationUnusable) as error:
-        services.membership_invitation_accept(raw_token=raw, user=ann)
+        services.membership_invitation_accept(invitation=services.membership_invitation_lookup(raw), user=ann)
     assert error.value.code == "invitation_closed"
     assert Membership.objects.filter(user=ann).count() == 1
 
@@ -125,7 +127,9 @@ def test_an_expired_link_is_refused(admin):
     ann = UserFactory(email="ann@example.com")
     with time_machine.travel(timezone.now() + timedelta(days=8)):
         with pytest.raises(services.InvitationUnusable) as error:
-            services.membership_invitation_accept(raw_token=raw, user=ann)
+            services.membership_invitation_accept(
+                invitation=services.membership_invitation_lookup(raw), user=ann
+            )
     assert error.value.code == "invitation_expired"
     assert not Membership.objects.filter(user=ann).exists()
 
@@ -150,7 +154,7 @@ def test_an_unverified_address_is_not_enough(admin):
     _invitation, raw = invite(admin)
     ann = UserFactory(email="ann@example.com", verified=False)
     with pytest.raises(services.InvitationUnusable) as error:
-        services.membership_invitation_accept(raw_token=raw, user=ann)
+        services.membership_invitation_accept(invitation=services.membership_invitation_lookup(raw), user=ann)
     assert error.value.code == "invitation_wrong_email"
 
 
@@ -158,7 +162,9 @@ def test_a_revoked_link_is_refused(admin):
     invitation, raw = invite(admin)
     services.membership_invitation_revoke(invitation=invitation, by=admin)
     with pytest.raises(services.InvitationUnusable):
-        services.membership_invitation_accept(raw_token=raw, user=UserFactory(email="ann@example.com"))
+        services.membership_invitation_accept(
+            invitation=services.membership_invitation_lookup(raw), user=UserFactory(email="ann@example.com")
+        )
     invitation.refresh_from_db()
     assert invitation.status == MembershipInvitation.Status.REVOKED
 
@@ -171,8 +177,12 @@ def test_resending_replaces_the_old_link(admin):
     assert second.status == MembershipInvitation.Status.PENDING
     ann = UserFactory(email="ann@example.com")
     with pytest.raises(services.InvitationUnusable):
-        services.membership_invitation_accept(raw_token=first_raw, user=ann)
-    assert services.membership_invitation_accept(raw_token=second_raw, user=ann)
+        services.membership_invitation_accept(
+            invitation=services.membership_invitation_lookup(first_raw), user=ann
+        )
+    assert services.membership_invitation_accept(
+        invitation=services.membership_invitation_lookup(second_raw), user=ann
+    )
 
 
 def test_an_unknown_token_shows_a_clear_page(client):
@@ -185,7 +195,7 @@ def test_an_unknown_token_shows_a_clear_page(client):
 def test_decline(admin):
     invitation, raw = invite(admin)
     ann = UserFactory(email="ann@example.com")
-    services.membership_invitation_decline(raw_token=raw, user=ann)
+    services.membership_invitation_decline(invitation=services.membership_invitation_lookup(raw), user=ann)
     invitation.refresh_from_db()
     assert invitation.status == MembershipInvitation.Status.DECLINED
     assert not Membership.objects.filter(user=ann).exists()
@@ -244,3 +254,18 @@ def test_a_new_person_signs_up_with_the_invited_email_then_accepts(client, admin
     client.post(reverse("accounts:invitation_accept"))
     membership = Membership.objects.get(user__email="newcomer@example.com")
     assert membership.organization == admin.organization
+
+
+def test_no_raw_token_is_stored_anywhere(client, admin):
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+
+    _invitation, raw = invite(admin)
+    open_link(client, raw)
+    client.get(reverse("accounts:invitation"))
+    stored = [row.get_decoded() for row in Session.objects.all()]
+    assert stored and raw not in repr(stored)
+    with connection.cursor() as cursor:
+        for table in ("accounts_membershipinvitation", "audit_auditevent", "django_session"):
+            cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 - fixed table names
+            assert raw not in repr(cursor.fetchall()), table

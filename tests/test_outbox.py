@@ -239,3 +239,23 @@ def test_purge_removes_only_old_sent_emails():
     assert services.outbox_purge(older_than_days=30) == 1
     assert set(OutboxEmail.objects.values_list("pk", flat=True)) == {recent.pk, dead.pk}
     assert not OutboxEmail.objects.filter(pk=old.pk).exists()
+
+
+def test_review_site_action_sends_failed_emails_again(client, published, django_capture_on_commit_callbacks):
+    from django.urls import reverse
+
+    reviewer = StaffFactory(is_superuser=True)
+    dead = OutboxEmailFactory(status=Status.DEAD, attempts=6)
+    sent = OutboxEmailFactory(status=Status.SENT)
+    client.force_login(reviewer)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            reverse("admin:mail_outboxemail_changelist"),
+            {"action": "send_again", "_selected_action": [str(dead.pk), str(sent.pk)]},
+        )
+    assert response.status_code == 302
+    dead.refresh_from_db()
+    sent.refresh_from_db()
+    assert (dead.status, dead.attempts) == (Status.PENDING, 0)
+    assert sent.status == Status.SENT
+    assert published == [(str(dead.pk), None)]

@@ -97,8 +97,16 @@ def test_one_invitation_accepted_twice_at_once_makes_one_membership():
         )
 
         outcomes = race(
-            lambda raw=raw, user=user: services.membership_invitation_accept(raw_token=raw, user=user).pk,
-            lambda raw=raw, user=user: services.membership_invitation_accept(raw_token=raw, user=user).pk,
+            lambda raw=raw, user=user: (
+                services.membership_invitation_accept(
+                    invitation=services.membership_invitation_lookup(raw), user=user
+                ).pk
+            ),
+            lambda raw=raw, user=user: (
+                services.membership_invitation_accept(
+                    invitation=services.membership_invitation_lookup(raw), user=user
+                ).pk
+            ),
         )
 
         assert sorted(kind for kind, _ in outcomes) == ["ok", "refused"], outcomes
@@ -123,7 +131,11 @@ def test_accept_racing_revoke_has_one_outcome():
         )
 
         outcomes = race(
-            lambda raw=raw, user=user: services.membership_invitation_accept(raw_token=raw, user=user).pk,
+            lambda raw=raw, user=user: (
+                services.membership_invitation_accept(
+                    invitation=services.membership_invitation_lookup(raw), user=user
+                ).pk
+            ),
             lambda i=invitation, a=admin: services.membership_invitation_revoke(invitation=i, by=a),
         )
 

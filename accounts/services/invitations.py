@@ -156,9 +156,8 @@ def membership_invitation_check(invitation: MembershipInvitation, user: User) ->
 
 
 @transaction.atomic
-def membership_invitation_accept(*, raw_token: str, user: User) -> Membership:
+def membership_invitation_accept(*, invitation: MembershipInvitation, user: User) -> Membership:
     """Join the organization; the link works once, for its own address, before it expires."""
-    invitation = membership_invitation_lookup(raw_token)
     # Lock order everywhere: organization, then its invitations and memberships.
     organization = _lock_organization(invitation.organization)
     invitation.refresh_from_db()
@@ -182,8 +181,7 @@ def membership_invitation_accept(*, raw_token: str, user: User) -> Membership:
 
 
 @transaction.atomic
-def membership_invitation_decline(*, raw_token: str, user: User) -> MembershipInvitation:
-    invitation = membership_invitation_lookup(raw_token)
+def membership_invitation_decline(*, invitation: MembershipInvitation, user: User) -> MembershipInvitation:
     _lock_organization(invitation.organization)
     invitation.refresh_from_db()
     membership_invitation_check(invitation, user)
