@@ -6,6 +6,7 @@ permission from the access policy table.
 
 import csv
 
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
@@ -18,6 +19,7 @@ from accounts.models import Membership, MembershipInvitation
 from accounts.roles import Permission
 from accounts.scoping import OrganizationView
 from portal.errors import DomainError, form_add_domain_error
+from portal.ratelimit import rate_limit_hit
 
 
 class OrganizationDashboardView(OrganizationView):
@@ -50,6 +52,13 @@ class UserInviteView(OrganizationView):
 
     def post(self, request):
         form = InvitationForm(request.POST)
+        if form.is_valid() and not rate_limit_hit(
+            scope="membership_invitations",
+            key=str(self.organization.pk),
+            limit=settings.INVITATIONS_PER_HOUR,
+            window_seconds=3600,
+        ):
+            form.add_error(None, _("Too many invitations were sent in the last hour. Try again later."))
         if form.is_valid():
             try:
                 invitation, _token = services.membership_invitation_create(

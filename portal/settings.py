@@ -178,6 +178,7 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_TOTP_ISSUER = PROGRAM_NAME
 USERSESSIONS_TRACK_ACTIVITY = True
+INVITATIONS_PER_HOUR = env.int("INVITATIONS_PER_HOUR", default=50)  # per organization
 
 # --- Internationalisation --------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -263,6 +264,10 @@ CELERY_BEAT_SCHEDULE = {
     "outbox-sweep": {
         "task": "portal.mail.tasks.outbox_sweep",
         "schedule": env.float("OUTBOX_SWEEP_INTERVAL_SECONDS", default=30.0),
+    },
+    "membership-invitations-expire": {
+        "task": "accounts.tasks.membership_invitations_expire",
+        "schedule": crontab(minute="*/10"),
     },
     "outbox-purge": {
         "task": "portal.mail.tasks.outbox_purge",

@@ -269,3 +269,38 @@ def test_no_raw_token_is_stored_anywhere(client, admin):
         for table in ("accounts_membershipinvitation", "audit_auditevent", "django_session"):
             cursor.execute(f"SELECT * FROM {table}")  # noqa: S608 - fixed table names
             assert raw not in repr(cursor.fetchall()), table
+
+
+def test_the_periodic_job_marks_past_invitations_expired_once(admin):
+    invitation, _raw = invite(admin)
+    fresh, _ = invite(admin, email="bob@example.com")
+    from accounts.tasks import membership_invitations_expire
+
+    with time_machine.travel(timezone.now() + timedelta(days=7, minutes=1)):
+        fresh.expires_at = timezone.now() + timedelta(days=1)
+        fresh.save(update_fields=["expires_at"])
+        assert membership_invitations_expire() == 1
+        assert membership_invitations_expire() == 0  # running again changes nothing
+    invitation.refresh_from_db()
+    fresh.refresh_from_db()
+    assert invitation.status == MembershipInvitation.Status.EXPIRED
+    assert fresh.status == MembershipInvitation.Status.PENDING
+    events = AuditEvent.objects.filter(action="membership_invitation.expired")
+    assert [(e.target_id, e.actor_label) for e in events] == [(str(invitation.public_id), "system")]
+
+
+def test_invitations_per_organization_are_rate_limited(client, admin, settings):
+    settings.INVITATIONS_PER_HOUR = 2
+    client.force_login(admin.user)
+    url = reverse("accounts:user_invite", kwargs={"organization_id": admin.organization.public_id})
+    statuses = [
+        client.post(url, {"email": f"p{n}@example.com", "roles": [Role.SALES_AGENT]}).status_code
+        for n in range(3)
+    ]
+    assert statuses == [302, 302, 400]
+    response = client.post(url, {"email": "p9@example.com", "roles": [Role.SALES_AGENT]})
+    assert response.context["form"].non_field_errors() == [
+        "Too many invitations were sent in the last hour. Try again later."
+    ]
+    assert MembershipInvitation.objects.count() == 2
+    assert OutboxEmail.objects.filter(template="membership_invitation").count() == 2

@@ -131,3 +131,15 @@ def test_the_403_page_keeps_the_organization_navigation(client):
     response = client.get(url)
     assert response.status_code == 403
     assert 'aria-label="Main navigation"' in response.content.decode()
+
+
+def test_form_errors_are_tied_to_their_fields(client):
+    membership = MembershipFactory()
+    client.force_login(membership.user)
+    url = reverse("accounts:user_invite", kwargs={"organization_id": membership.organization.public_id})
+    body = client.post(url, {"email": "not-an-email", "roles": []}).content.decode()
+    assert '<label for="id_email">' in body
+    assert 'aria-invalid="true"' in body
+    assert 'aria-describedby="id_email_error"' in body
+    assert "<legend>Roles" in body
+    assert 'id="id_roles_error"' in body

@@ -13,6 +13,7 @@ from accounts.services.invitations import (
     membership_invitation_decline,
     membership_invitation_lookup,
     membership_invitation_revoke,
+    membership_invitations_expire_due,
 )
 from accounts.services.memberships import (
     membership_deactivate,
@@ -35,6 +36,7 @@ __all__ = [
     "membership_invitation_decline",
     "membership_invitation_lookup",
     "membership_invitation_revoke",
+    "membership_invitations_expire_due",
     "membership_reactivate",
     "membership_remove",
     "membership_roles_change",

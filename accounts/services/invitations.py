@@ -190,3 +190,18 @@ def membership_invitation_decline(*, invitation: MembershipInvitation, user: Use
             _("This invitation was already used or withdrawn."), code="invitation_closed"
         )
     return invitation
+
+
+def membership_invitations_expire_due(*, limit: int = 500) -> int:
+    """pending → expired for invitations past their date (beat job; safe to run again)."""
+    expired = 0
+    due = MembershipInvitation.objects.filter(
+        status=MembershipInvitation.Status.PENDING, expires_at__lte=timezone.now()
+    ).values_list("pk", flat=True)[:limit]
+    for invitation in MembershipInvitation.objects.filter(pk__in=list(due)):
+        with transaction.atomic():
+            if _invitation_close(
+                invitation, MembershipInvitation.Status.EXPIRED, actor=None, action="expired"
+            ):
+                expired += 1
+    return expired
