@@ -10,6 +10,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.utils import translation
 
+from portal.branding import program_name_lazy
 from portal.mail.services import email_enqueue_rendered
 
 
@@ -45,7 +46,7 @@ class PortalAccountAdapter(DefaultAccountAdapter):
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         request = allauth_context.request
-        site = SimpleNamespace(name=settings.PROGRAM_NAME, domain=urlsplit(settings.SITE_URL).hostname or "")
+        site = SimpleNamespace(name=program_name_lazy, domain=urlsplit(settings.SITE_URL).hostname or "")
         base = {"request": request, "email": email, "current_site": site}
         full_context = _site_links({**base, **context}, request)
         language = language_for_email(email)

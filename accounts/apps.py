@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class AccountsConfig(AppConfig):
     name = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self):
+        from accounts.audit_actions import ACTION_LABELS
+        from portal.audit.catalogue import register
+
+        register(ACTION_LABELS)

@@ -3,6 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.roles import Role
+from portal.audit.catalogue import action_label
 
 
 class ProfileForm(forms.ModelForm):
@@ -45,7 +46,8 @@ class ActivityFilterForm(forms.Form):
 
     def __init__(self, *args, actions: list[str], actors: list[tuple[int, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", _("All actions")), *((a, a) for a in actions)]
+        labelled = sorted(((a, action_label(a)) for a in actions), key=lambda choice: choice[1])
+        self.fields["action"].choices = [("", _("All actions")), *labelled]
         self.fields["user"].choices = [("", _("All users")), *((str(pk), label) for pk, label in actors)]
 
     def clean(self):

@@ -254,16 +254,9 @@ class ActivityExportView(_ActivityFilterMixin, OrganizationView):
         _form, events = self.filtered_events(request)
         writer = csv.writer(_Echo())
         header = [
-            "time_utc",
-            "action",
-            "actor",
-            "target_type",
-            "target",
-            "request_id",
-            "ip",
-            "before",
-            "after",
-        ]
+            "time_utc", "action", "action_label", "actor", "target_type", "target",
+            "request_id", "ip", "before", "after",
+        ]  # fmt: skip
 
         def rows():
             yield writer.writerow(header)
@@ -273,6 +266,7 @@ class ActivityExportView(_ActivityFilterMixin, OrganizationView):
                     for value in (
                         event.occurred_at.isoformat(),
                         event.action,
+                        event.action_label,
                         event.actor_label,
                         event.target_type,
                         event.target_label,

@@ -39,7 +39,9 @@ else:
 SITE_URL = env.str("SITE_URL", default="https://portal.example.com" if PRODUCTION else "").rstrip("/")
 if not SITE_URL:
     SITE_URL = f"http://127.0.0.1:{env.int('PORT', default=8000)}"
-PROGRAM_NAME = env.str("PROGRAM_NAME", default="Cloud Solution Provider program")
+# Empty: the default name, translated ("Cloud Solution Provider program" / its Japanese name).
+PROGRAM_NAME = env.str("PROGRAM_NAME", default="")
+PROGRAM_NAME_ASCII = PROGRAM_NAME or "Cloud Solution Provider program"  # for headers and authenticator apps
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -176,7 +178,7 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_RATE_LIMITS = {"signup": "10/h/ip"}  # merged over allauth's defaults
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
-MFA_TOTP_ISSUER = PROGRAM_NAME
+MFA_TOTP_ISSUER = PROGRAM_NAME_ASCII
 USERSESSIONS_TRACK_ACTIVITY = True
 INVITATIONS_PER_HOUR = env.int("INVITATIONS_PER_HOUR", default=50)  # per organization
 
@@ -216,7 +218,10 @@ if EMAIL_URL:
 else:
     EMAIL_BACKEND = "portal.mail.backends.CaptureBackend"
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default=f"{PROGRAM_NAME} <no-reply@portal.example.com>")
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL",
+    default=f"{PROGRAM_NAME or 'Cloud Solution Provider program'} <no-reply@portal.example.com>",
+)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 DEV_MAILBOX_ENABLED = env.bool("DEV_MAILBOX_ENABLED", default=not PRODUCTION)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=6)

@@ -1,12 +1,12 @@
 from allauth.account.decorators import secure_admin_login
-from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
 from portal import views
+from portal.branding import program_name_lazy
 
-admin.site.site_header = settings.PROGRAM_NAME
-admin.site.site_title = settings.PROGRAM_NAME
+admin.site.site_header = program_name_lazy
+admin.site.site_title = program_name_lazy
 # Reviewers sign in through allauth (and its MFA), never through the admin's own password form.
 admin.site.login = secure_admin_login(admin.site.login)
 

@@ -104,7 +104,7 @@ def test_csv_export_neutralises_spreadsheet_formulas(client, admin):
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
-    assert rows[0][:3] == ["time_utc", "action", "actor"]
+    assert rows[0][:4] == ["time_utc", "action", "action_label", "actor"]
     cells = [cell for row in rows[1:] for cell in row]
     assert all(not cell.startswith(("=", "+", "-", "@")) for cell in cells)
     assert "'=cmd|' /C calc'!A0" in cells
@@ -115,3 +115,15 @@ def test_export_needs_its_own_permission(client, admin):
     client.force_login(agent.user)
     assert client.get(url(agent)).status_code == 200
     assert client.get(url(agent, "accounts:activity_export")).status_code == 403
+
+
+def test_actions_read_as_words_in_both_languages(client, admin):
+    audit_record(action="membership.roles_changed", organization=admin.organization, actor=admin.user)
+    client.force_login(admin.user)
+    english = client.get(url(admin)).content.decode()
+    assert "Roles changed" in english
+    admin.user.preferred_language = "ja"
+    admin.user.save()
+    japanese = client.get(url(admin)).content.decode()
+    assert "ロールの変更" in japanese
+    assert "membership.roles_changed" in japanese  # the code stays visible for support and exports

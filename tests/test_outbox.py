@@ -70,7 +70,7 @@ def test_nothing_is_stored_or_published_when_the_transaction_rolls_back(
 def test_email_is_rendered_in_the_recipients_language(published):
     email = enqueue(language="ja")
     assert email.language == "ja"
-    assert email.subject == "Cloud Solution Provider program からのテストメール"
+    assert email.subject == "クラウド ソリューション プロバイダー プログラム からのテストメール"
     assert "送信メールは正常に動作しています" in email.body_text
 
 

@@ -51,3 +51,9 @@ class AuditEvent(models.Model):
 
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Audit events cannot be deleted")
+
+    @property
+    def action_label(self) -> str:
+        from portal.audit.catalogue import action_label
+
+        return action_label(self.action)

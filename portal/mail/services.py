@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone, translation
 
 from portal.audit.services import audit_record
+from portal.branding import program_name_lazy
 from portal.mail.models import OutboxEmail
 
 logger = logging.getLogger(__name__)
@@ -37,7 +38,7 @@ class InvalidEmailContent(ValueError):
 def email_render(*, template: str, context: dict, language: str) -> RenderedEmail:
     """Render ``templates/email/<template>/{subject.txt,body.txt,body.html}`` in ``language``."""
     base_context = {
-        "PROGRAM_NAME": settings.PROGRAM_NAME,
+        "PROGRAM_NAME": program_name_lazy,
         "SITE_URL": settings.SITE_URL,
         "LANGUAGE_CODE": language,
         **context,
