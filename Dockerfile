@@ -16,6 +16,7 @@ COPY . .
 # Build-time only values: collectstatic and compilemessages need settings, not secrets.
 RUN DJANGO_ENV=development python manage.py compilemessages --ignore=.venv -v0 \
     && DJANGO_ENV=production SECRET_KEY=build-only ALLOWED_HOSTS=build.invalid \
+       DATABASE_URL=sqlite:////tmp/build.sqlite3 REDIS_URL=redis://build.invalid:6379/0 \
        python manage.py collectstatic --noinput -v0 \
     && useradd --system --uid 10001 --home /app portal && mkdir -p /app/var && chown -R portal /app/var
 

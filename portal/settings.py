@@ -110,7 +110,10 @@ TEMPLATES = [
 
 # --- Database --------------------------------------------------------------------------------
 VAR_DIR.mkdir(parents=True, exist_ok=True)
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if PRODUCTION:
+    DATABASES = {"default": env.db("DATABASE_URL")}  # no embedded default in production
+else:
+    DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL + IMMEDIATE lets the web server and the worker share the embedded database.
     DATABASES["default"]["OPTIONS"] = {
@@ -124,7 +127,7 @@ else:
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits and used TOTP codes live here) ----------------------------------------
-REDIS_URL = env.str("REDIS_URL", default="")
+REDIS_URL = env.str("REDIS_URL") if PRODUCTION else env.str("REDIS_URL", default="")
 if REDIS_URL:
     CACHES = {
         "default": {

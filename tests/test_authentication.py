@@ -181,3 +181,19 @@ def test_a_user_signs_out_their_other_sessions():
     assert UserSession.objects.filter(user=user).count() == 1
     assert laptop.get(reverse("profile")).status_code == 200
     assert phone.get(reverse("profile"))["Location"].startswith(reverse("account_login"))
+
+
+def test_verification_code_guessing_is_cut_off(client):
+    client.post(
+        reverse("account_signup"),
+        {"email": "guess@example.com", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+    )
+    body = OutboxEmail.objects.get(to="guess@example.com").body_text
+    code = re.search(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b", body).group(0)
+    for _ in range(3):
+        client.post(reverse("account_email_verification_sent"), {"code": "AAAA-AAAA"})
+    # After three wrong guesses the code is dead, even the right one.
+    response = client.post(reverse("account_email_verification_sent"), {"code": code})
+    assert "_auth_user_id" not in client.session
+    assert not User.objects.get(email="guess@example.com").emailaddress_set.get().verified
+    assert response.status_code in (200, 302)

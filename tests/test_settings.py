@@ -3,8 +3,10 @@ start without its secrets and passes Django's deployment checks."""
 
 import json
 import os
+import re
 import subprocess
 import sys
+import urllib.request
 
 import pytest
 
@@ -104,6 +106,14 @@ def test_environment_configures_every_service(tmp_path):
     [
         ({"ALLOWED_HOSTS": "portal.example.org"}, "SECRET_KEY"),
         ({"SECRET_KEY": "x" * 60}, "ALLOWED_HOSTS"),
+        (
+            {"SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "p.example.org", "REDIS_URL": "redis://r:6379/0"},
+            "DATABASE_URL",
+        ),
+        (
+            {"SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "p.example.org", "DATABASE_URL": "postgres://d/p"},
+            "REDIS_URL",
+        ),
     ],
 )
 def test_production_refuses_to_start_without_its_secrets(tmp_path, env, missing):
@@ -166,3 +176,77 @@ def test_unknown_environment_name_is_refused(tmp_path):
     result = run_python(PRINT_SETTINGS, {"DJANGO_ENV": "staging"}, tmp_path)
     assert result.returncode != 0
     assert "DJANGO_ENV" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_production_mode_serves_pages_through_gunicorn(tmp_path):
+    """gunicorn + whitenoise with the manifest storage, behind a TLS-terminating proxy."""
+    import time
+    import urllib.error
+
+    from django.db import connection
+
+    from tests.conftest import free_port
+
+    database = connection.settings_dict
+    env = {
+        **PRODUCTION,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SITE_URL": "https://127.0.0.1",
+        "STATIC_ROOT": str(tmp_path / "static"),
+        "DATABASE_URL": (
+            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:{database['PORT']}"
+            f"/{database['NAME']}"
+        ),
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:1/0"),
+        "FORWARDED_ALLOW_IPS": "127.0.0.1",
+    }
+    assert run_python("", env, tmp_path, "collectstatic", "--noinput", "-v0").returncode == 0
+    port = free_port()
+    clean = {k: v for k, v in os.environ.items() if k not in CONFIG_VARIABLES} | env
+    clean |= {"DJANGO_SETTINGS_MODULE": "portal.settings", "PORTAL_VAR_DIR": str(tmp_path / "var")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"],
+        cwd=ROOT,
+        env=clean,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+
+        def get(path, **headers):
+            request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
+            opener = urllib.request.build_opener(NoRedirect)
+            try:
+                return opener.open(request, timeout=5)
+            except urllib.error.HTTPError as error:
+                return error
+
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            try:
+                get("/healthz")
+                break
+            except OSError:
+                time.sleep(0.2)
+
+        # Plain HTTP is sent to HTTPS.
+        assert get("/healthz").status == 301
+        proxied = {"X-Forwarded-Proto": "https"}
+        health = get("/healthz", **proxied)
+        assert health.status == 200
+        assert health.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+        home = get("/", **proxied)
+        assert home.status == 200
+        page = home.read().decode()
+        stylesheet = re.search(r'href="(/static/css/portal\.[0-9a-f]{12}\.css)"', page).group(1)
+        assert get(stylesheet, **proxied).status == 200
+        assert "frame-ancestors 'none'" in home.headers["Content-Security-Policy"]
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
