@@ -29,6 +29,7 @@ print(json.dumps({
     "DEV_MAILBOX_ENABLED": settings.DEV_MAILBOX_ENABLED,
     "PROGRAM_NAME": settings.PROGRAM_NAME,
     "ENTRA_ENABLED": settings.ENTRA_ENABLED,
+    "BROKER_OPTIONS": settings.CELERY_BROKER_TRANSPORT_OPTIONS,
 }))
 """
 
@@ -76,6 +77,10 @@ def test_nothing_set_gives_the_embedded_defaults(tmp_path):
     assert values["DEV_MAILBOX_ENABLED"] is True
     assert values["ENTRA_ENABLED"] is False
     assert (tmp_path / "var" / "broker").is_dir()
+    # Every file the embedded broker writes stays under var/, none in the checkout.
+    folders = {k: v for k, v in values["BROKER_OPTIONS"].items() if k.endswith("folder") or "folder_" in k}
+    assert set(folders) == {"data_folder_in", "data_folder_out", "processed_folder", "control_folder"}
+    assert all(path.startswith(str(tmp_path / "var")) for path in folders.values())
 
 
 def test_environment_configures_every_service(tmp_path):
