@@ -11,6 +11,7 @@ from accounts.models import (
     Organization,
     User,
 )
+from portal.admin import ViewOnlyAdminMixin
 
 
 @admin.register(User)
@@ -74,7 +75,7 @@ class DirectoryTenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """Read-only here: roles change through the organization's own User management, which guards the
     last Global admin and writes the audit trail."""
 
@@ -85,18 +86,9 @@ class MembershipAdmin(admin.ModelAdmin):
     inlines = [MembershipRoleInline]
     readonly_fields = ["public_id", "organization", "user", "status", "created_at"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(MembershipInvitation)
-class MembershipInvitationAdmin(admin.ModelAdmin):
+class MembershipInvitationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["email", "organization", "status", "created_at", "expires_at"]
     list_filter = ["status"]
     search_fields = ["email", "organization__legal_name"]
@@ -113,9 +105,3 @@ class MembershipInvitationAdmin(admin.ModelAdmin):
         "expires_at",
         "decided_at",
     ]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

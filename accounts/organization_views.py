@@ -102,9 +102,6 @@ class MemberView(OrganizationView):
 
 
 class MemberRolesView(MemberView):
-    def get(self, request, membership_id):
-        return super().get(request, membership_id)
-
     def post(self, request, membership_id):
         member = self.scoped_get(
             selectors.organization_members(organization=self.organization), public_id=membership_id

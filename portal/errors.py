@@ -1,5 +1,7 @@
 """Domain errors: raised by services, shown by views next to the field they concern."""
 
+from django.utils.translation import gettext_lazy as _
+
 
 class DomainError(Exception):
     """A rule of the domain said no. ``message`` is translated; ``field`` names the form field, if any."""
@@ -13,8 +15,6 @@ class DomainError(Exception):
 
 class InvalidTransition(DomainError):
     def __init__(self, current: str, requested: str):
-        from django.utils.translation import gettext_lazy as _
-
         super().__init__(
             _("This action is no longer possible: the item is %(status)s.") % {"status": current},
             code="invalid_transition",

@@ -11,12 +11,12 @@ from django.urls import reverse
 from accounts.models import User
 from accounts.roles import Role
 from portal.mail.models import OutboxEmail
-from tests.factories.accounts import PASSWORD, MembershipFactory, StaffFactory, UserFactory
+from tests.factories.accounts import PASSWORD, TOTP_SECRET, MembershipFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 NEW_PASSWORD = "a-long-and-unusual-passphrase-42"
-SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+SECRET = TOTP_SECRET
 
 
 def test_sign_up_verify_by_code_then_sign_in(client):

@@ -23,6 +23,7 @@ from portal.access_policy import AUTHENTICATED, PUBLIC, STAFF, iter_routes, poli
 from portal.audit.models import AuditEvent
 from portal.mail.models import OutboxEmail
 from tests.factories.accounts import (
+    TOTP_SECRET,
     MembershipFactory,
     MembershipInvitationFactory,
     OrganizationFactory,
@@ -209,7 +210,7 @@ def test_signed_in_routes(client, name, route, callback, method):
     assert snapshot() == before
 
     user = UserFactory()
-    TOTP.activate(user, "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+    TOTP.activate(user, TOTP_SECRET)
     RecoveryCodes.activate(user)
     client.force_login(user)
     response = request(client, method, url)

@@ -87,26 +87,29 @@ def test_concurrent_demotion_and_deactivation_leave_one_global_admin():
         assert active_admins.count() == 1
 
 
+def invited():
+    admin = MembershipFactory(roles=[Role.GLOBAL_ADMIN])
+    user = UserFactory()
+    invitation, raw = services.membership_invitation_create(
+        organization=admin.organization, email=user.email, roles=[Role.SALES_AGENT], by=admin
+    )
+    return admin, user, invitation, raw
+
+
+def accept(raw: str, user) -> int:
+    return services.membership_invitation_accept(
+        invitation=services.membership_invitation_lookup(raw), user=user
+    ).pk
+
+
 def test_one_invitation_accepted_twice_at_once_makes_one_membership():
     assert connection.vendor == "postgresql"
     for _ in range(TRIALS):
-        admin = MembershipFactory(roles=[Role.GLOBAL_ADMIN])
-        user = UserFactory()
-        invitation, raw = services.membership_invitation_create(
-            organization=admin.organization, email=user.email, roles=[Role.SALES_AGENT], by=admin
-        )
+        admin, user, invitation, raw = invited()
 
         outcomes = race(
-            lambda raw=raw, user=user: (
-                services.membership_invitation_accept(
-                    invitation=services.membership_invitation_lookup(raw), user=user
-                ).pk
-            ),
-            lambda raw=raw, user=user: (
-                services.membership_invitation_accept(
-                    invitation=services.membership_invitation_lookup(raw), user=user
-                ).pk
-            ),
+            lambda raw=raw, user=user: accept(raw, user),
+            lambda raw=raw, user=user: accept(raw, user),
         )
 
         assert sorted(kind for kind, _ in outcomes) == ["ok", "refused"], outcomes
@@ -124,18 +127,10 @@ def test_one_invitation_accepted_twice_at_once_makes_one_membership():
 def test_accept_racing_revoke_has_one_outcome():
     assert connection.vendor == "postgresql"
     for _ in range(TRIALS):
-        admin = MembershipFactory(roles=[Role.GLOBAL_ADMIN])
-        user = UserFactory()
-        invitation, raw = services.membership_invitation_create(
-            organization=admin.organization, email=user.email, roles=[Role.SALES_AGENT], by=admin
-        )
+        admin, user, invitation, raw = invited()
 
         outcomes = race(
-            lambda raw=raw, user=user: (
-                services.membership_invitation_accept(
-                    invitation=services.membership_invitation_lookup(raw), user=user
-                ).pk
-            ),
+            lambda raw=raw, user=user: accept(raw, user),
             lambda i=invitation, a=admin: services.membership_invitation_revoke(invitation=i, by=a),
         )
 

@@ -1,10 +1,11 @@
 from django.contrib import admin
 
+from portal.admin import ViewOnlyAdminMixin
 from portal.audit.models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """Read-only: the audit trail is evidence, so nobody edits it, staff included."""
 
     list_display = ["occurred_at", "action", "actor_label", "organization_id", "target_label"]
@@ -13,12 +14,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     date_hierarchy = "occurred_at"
     list_select_related = False
     readonly_fields = [field.name for field in AuditEvent._meta.fields]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -2,28 +2,19 @@ from django.contrib import admin, messages
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from portal.admin import ViewOnlyAdminMixin
 from portal.mail.models import OutboxEmail
 from portal.mail.services import outbox_email_requeue
 
 
 @admin.register(OutboxEmail)
-class OutboxEmailAdmin(admin.ModelAdmin):
+class OutboxEmailAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "to", "subject", "language", "status", "attempts", "sent_at"]
     list_filter = ["status", "language", "template"]
     search_fields = ["to", "subject", "dedupe_key", "id"]
     date_hierarchy = "created_at"
     readonly_fields = [field.name for field in OutboxEmail._meta.fields] + ["message_id"]
     actions = ["send_again"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        # Viewing is allowed; the only change is the "send again" action below.
-        return request.method in ("GET", "HEAD") and super().has_change_permission(request, obj)
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
     @admin.action(description=_("Send failed emails again"), permissions=["view"])
     def send_again(self, request, queryset):
