@@ -17,6 +17,7 @@ COPY . .
 RUN DJANGO_ENV=development python manage.py compilemessages --ignore=.venv -v0 \
     && DJANGO_ENV=production SECRET_KEY=build-only ALLOWED_HOSTS=build.invalid \
        DATABASE_URL=sqlite:////tmp/build.sqlite3 REDIS_URL=redis://build.invalid:6379/0 \
+       EMAIL_URL=smtp://build.invalid:25 \
        python manage.py collectstatic --noinput -v0 \
     && useradd --system --uid 10001 --home /app portal && mkdir -p /app/var && chown -R portal /app/var
 

@@ -9,6 +9,7 @@ ACTION_LABELS = {
     "membership.deactivated": _("Member deactivated"),
     "membership.reactivated": _("Member reactivated"),
     "membership.removed": _("Member removed"),
+    "membership.left": _("Member left"),
     "membership_invitation.sent": _("Invitation sent"),
     "membership_invitation.superseded": _("Invitation replaced by a new one"),
     "membership_invitation.revoked": _("Invitation revoked"),

@@ -146,10 +146,9 @@ else:
 
 # --- Authentication --------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
-AUTHENTICATION_BACKENDS = [
-    "django.contrib.auth.backends.ModelBackend",
-    "allauth.account.auth_backends.AuthenticationBackend",
-]
+# allauth's backend is a ModelBackend that also signs in by email: one backend, so that a failed sign-in
+# costs one password hash, not two.
+AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 PASSWORD_HASHERS = [
@@ -181,6 +180,7 @@ ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_RATE_LIMITS = {"signup": "10/h/ip"}  # merged over allauth's defaults
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_FORMS = {"activate_totp": "accounts.mfa_forms.ActivateTOTPForm"}
 MFA_TOTP_ISSUER = PROGRAM_NAME_ASCII
 USERSESSIONS_TRACK_ACTIVITY = True
 INVITATIONS_PER_HOUR = env.int("INVITATIONS_PER_HOUR", default=50)  # per organization
@@ -214,8 +214,9 @@ STORAGES = {
 }
 
 # --- Email -----------------------------------------------------------------------------------
-# Without EMAIL_URL the outbox keeps every message and the staff-only dev mailbox shows it.
-EMAIL_URL = env.str("EMAIL_URL", default="")
+# Without EMAIL_URL (development only) nothing leaves the machine: the capture backend keeps each
+# delivered message under var/mailbox/ and the staff-only dev mailbox shows it. Production sends for real.
+EMAIL_URL = env.str("EMAIL_URL") if PRODUCTION else env.str("EMAIL_URL", default="")
 if EMAIL_URL:
     vars().update(env.email_url_config(EMAIL_URL))
 else:
@@ -226,7 +227,9 @@ DEFAULT_FROM_EMAIL = env.str(
     default=f"{PROGRAM_NAME or 'Cloud Solution Provider program'} <no-reply@portal.example.com>",
 )
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-DEV_MAILBOX_ENABLED = env.bool("DEV_MAILBOX_ENABLED", default=not PRODUCTION)
+# Development only: in production the dev mailbox's routes do not exist, whatever the environment says.
+DEV_MAILBOX_ENABLED = not PRODUCTION and env.bool("DEV_MAILBOX_ENABLED", default=True)
+DEV_MAILBOX_DIR = VAR_DIR / "mailbox"
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=6)
 OUTBOX_BACKOFF_SECONDS = env.int("OUTBOX_BACKOFF_SECONDS", default=30)
 OUTBOX_SWEEP_GRACE_SECONDS = env.int("OUTBOX_SWEEP_GRACE_SECONDS", default=60)

@@ -119,6 +119,15 @@ def test_environment_configures_every_service(tmp_path):
             {"SECRET_KEY": "x" * 60, "ALLOWED_HOSTS": "p.example.org", "DATABASE_URL": "postgres://d/p"},
             "REDIS_URL",
         ),
+        (
+            {
+                "SECRET_KEY": "x" * 60,
+                "ALLOWED_HOSTS": "p.example.org",
+                "DATABASE_URL": "postgres://d/p",
+                "REDIS_URL": "redis://r:6379/0",
+            },
+            "EMAIL_URL",
+        ),
     ],
 )
 def test_production_refuses_to_start_without_its_secrets(tmp_path, env, missing):
@@ -135,6 +144,7 @@ PRODUCTION = {
     "SITE_URL": "https://partners.example.org",
     "DATABASE_URL": "postgres://u:p@127.0.0.1:1/portal",
     "REDIS_URL": "redis://127.0.0.1:1/0",
+    "EMAIL_URL": "smtp://127.0.0.1:1",
 }
 
 

@@ -17,6 +17,7 @@ from accounts.services.invitations import (
 )
 from accounts.services.memberships import (
     membership_deactivate,
+    membership_leave,
     membership_reactivate,
     membership_remove,
     membership_roles_change,
@@ -37,6 +38,7 @@ __all__ = [
     "membership_invitation_lookup",
     "membership_invitation_revoke",
     "membership_invitations_expire_due",
+    "membership_leave",
     "membership_reactivate",
     "membership_remove",
     "membership_roles_change",

@@ -83,6 +83,13 @@ def _require_global_admin_rights(*, actor_membership: Membership | None, before:
         )
 
 
+def _refuse_self(membership: Membership, by: Membership, message) -> None:
+    """Nobody changes their own roles or access: another admin does, so that one person cannot lock
+    themselves in or out by mistake."""
+    if membership.user_id == by.user_id:
+        raise DomainError(message, code="own_membership", field="roles")
+
+
 def _other_active_global_admins(organization: Organization, *, excluding: Membership) -> int:
     return (
         Membership.objects.filter(
@@ -132,6 +139,9 @@ def membership_roles_change(*, membership: Membership, roles: Iterable[str], by:
     organization = _lock_organization(membership.organization)
     by = _current_actor(by, organization)
     membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=organization)
+    _refuse_self(
+        membership, by, _("You cannot change your own roles. Ask another admin of the organization.")
+    )
     chosen = _clean_roles(roles)
     before = set(membership.role_names)
     _require_global_admin_rights(actor_membership=by, before=before, after=set(chosen))
@@ -157,6 +167,11 @@ def _membership_status_set(*, membership: Membership, by: Membership, status: st
     organization = _lock_organization(membership.organization)
     by = _current_actor(by, organization)
     membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=organization)
+    _refuse_self(
+        membership,
+        by,
+        _("You cannot deactivate or reactivate yourself. To leave the organization, use Leave organization."),
+    )
     if membership.status == status:
         raise InvalidTransition(membership.get_status_display(), status)
     roles = set(membership.role_names)
@@ -208,6 +223,7 @@ def membership_remove(*, membership: Membership, by: Membership) -> None:
     )
     if membership is None:
         raise DomainError(_("This person is no longer a member."), code="membership_gone")
+    _refuse_self(membership, by, _("To leave the organization yourself, use Leave organization."))
     roles = membership.role_names
     _require_global_admin_rights(actor_membership=by, before=set(roles), after=set())
     _guard_last_global_admin(membership)
@@ -217,5 +233,35 @@ def membership_remove(*, membership: Membership, by: Membership) -> None:
         organization=organization,
         target=membership,
         before={"user": membership.user.email, "status": membership.status, "roles": roles},
+    )
+    membership.delete()
+
+
+@transaction.atomic
+def membership_leave(*, membership: Membership) -> None:
+    """A member leaves the organization of their own accord; the last active Global admin cannot."""
+    organization = _lock_organization(membership.organization)
+    membership = (
+        Membership.objects.select_for_update()
+        .select_related("user")
+        .filter(pk=membership.pk, organization=organization, user_id=membership.user_id)
+        .first()
+    )
+    if membership is None:
+        raise DomainError(_("You are no longer a member of this organization."), code="membership_gone")
+    if (
+        Role.GLOBAL_ADMIN in membership.role_names
+        and _other_active_global_admins(organization, excluding=membership) == 0
+    ):
+        raise DomainError(
+            _("You are the only active Global admin. Make another member Global admin first, then leave."),
+            code="last_global_admin",
+        )
+    audit_record(
+        action="membership.left",
+        actor=membership.user,
+        organization=organization,
+        target=membership,
+        before={"user": membership.user.email, "status": membership.status, "roles": membership.role_names},
     )
     membership.delete()
