@@ -5,6 +5,7 @@ from types import SimpleNamespace
 from urllib.parse import urlsplit
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.account.internal.flows.login import record_authentication
 from allauth.core import context as allauth_context
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -43,6 +44,14 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         if language in dict(settings.LANGUAGES):
             user.preferred_language = language
         return super().save_user(request, user, form, commit=commit)
+
+    def post_login(self, request, user, *, signup: bool, **kwargs):
+        """Someone who has just signed up typed their password moments ago: count that as a fresh
+        confirmation, so that turning on two-factor authentication right away does not ask for it again
+        (allauth's usual reauthentication window still applies)."""
+        if signup and user.has_usable_password():
+            record_authentication(request, user, method="password", reauthenticated=True)
+        return super().post_login(request, user, signup=signup, **kwargs)
 
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         request = allauth_context.request

@@ -69,7 +69,9 @@ def test_only_a_global_admin_grants_global_admin(organization, admin):
 
 
 @pytest.mark.parametrize("action", ["demote", "deactivate", "remove"])
-def test_the_last_global_admin_can_never_go(organization, admin, action):
+def test_nobody_changes_their_own_membership(organization, admin, action):
+    """Not even a Global admin with another Global admin beside them: a colleague does it."""
+    MembershipFactory(organization=organization, roles=[Role.GLOBAL_ADMIN])
     audit_before = AuditEvent.objects.count()
     with pytest.raises(DomainError) as error:
         if action == "demote":
@@ -78,11 +80,41 @@ def test_the_last_global_admin_can_never_go(organization, admin, action):
             services.membership_deactivate(membership=admin, by=admin)
         else:
             services.membership_remove(membership=admin, by=admin)
+    assert error.value.code == "own_membership"
+    admin.refresh_from_db()
+    assert admin.status == Membership.Status.ACTIVE
+    assert roles_of(admin) == [Role.GLOBAL_ADMIN]
+    assert AuditEvent.objects.count() == audit_before
+
+
+def test_the_last_global_admin_cannot_leave(organization, admin):
+    audit_before = AuditEvent.objects.count()
+    with pytest.raises(DomainError) as error:
+        services.membership_leave(membership=admin)
     assert error.value.code == "last_global_admin"
     admin.refresh_from_db()
     assert admin.status == Membership.Status.ACTIVE
     assert roles_of(admin) == [Role.GLOBAL_ADMIN]
     assert AuditEvent.objects.count() == audit_before
+
+
+def test_a_member_leaves_and_the_log_says_so(organization, admin):
+    member = MembershipFactory(organization=organization, roles=[Role.SALES_AGENT])
+    services.membership_leave(membership=member)
+    assert not Membership.objects.filter(pk=member.pk).exists()
+    event = AuditEvent.objects.get(action="membership.left")
+    assert (event.actor, event.organization_id) == (member.user, organization.pk)
+    assert event.before == {"user": member.user.email, "status": "active", "roles": [Role.SALES_AGENT]}
+
+
+def test_the_guard_still_holds_when_the_other_global_admin_is_deactivated(organization, admin):
+    """Defence in depth below the self rule: a deactivated Global admin does not count."""
+    other = MembershipFactory(organization=organization, roles=[Role.GLOBAL_ADMIN])
+    Membership.objects.filter(pk=admin.pk).update(status=Membership.Status.DEACTIVATED)
+    with pytest.raises(DomainError) as error:
+        services.membership_leave(membership=other)
+    assert error.value.code == "last_global_admin"
+    assert Membership.objects.filter(pk=other.pk).exists()
 
 
 def test_a_deactivated_global_admin_does_not_count(organization, admin):
@@ -119,7 +151,8 @@ def test_deactivate_then_reactivate(organization, admin):
     ) == ["membership.deactivated", "membership.reactivated"]
 
 
-def test_last_global_admin_error_is_shown_at_the_field(client, organization, admin):
+def test_own_roles_error_is_shown_at_the_field(client, organization, admin):
+    MembershipFactory(organization=organization, roles=[Role.GLOBAL_ADMIN])
     client.force_login(admin.user)
     url = reverse(
         "accounts:member_roles",
@@ -128,7 +161,7 @@ def test_last_global_admin_error_is_shown_at_the_field(client, organization, adm
     response = client.post(url, {"roles": [Role.SALES_AGENT]})
     assert response.status_code == 400
     assert response.context["form"].errors["roles"] == [
-        "An organization always keeps at least one active Global admin. Add another first."
+        "You cannot change your own roles. Ask another admin of the organization."
     ]
     assert roles_of(admin) == [Role.GLOBAL_ADMIN]
 
