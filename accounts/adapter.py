@@ -9,10 +9,18 @@ from allauth.account.internal.flows.login import record_authentication
 from allauth.core import context as allauth_context
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives
+from django.template import TemplateDoesNotExist
+from django.template.loader import render_to_string
 from django.utils import translation
 
 from portal.branding import program_name_lazy
-from portal.mail.services import email_enqueue_rendered
+from portal.mail import sealing
+from portal.mail.services import email_enqueue_rendered, text_render
+
+# What opens something in allauth's emails: a verification or sign-in code, a confirmation or password
+# reset key and the links built from them. Stored sealed in the outbox (portal.mail.sealing).
+SECRET_CONTEXT_KEYS = ("code", "key", "token", "activate_url", "password_reset_url")
 
 
 def language_for_email(address: str) -> str:
@@ -53,11 +61,28 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             record_authentication(request, user, method="password", reauthenticated=True)
         return super().post_login(request, user, signup=signup, **kwargs)
 
+    def render_mail(self, template_prefix, email, context, headers=None):
+        """allauth's emails, with the subject and text part rendered as plain text (never HTML-escaped)."""
+        subject = " ".join(text_render(f"{template_prefix}_subject.txt", context).split())
+        body = text_render(f"{template_prefix}_message.txt", context).strip()
+        message = EmailMultiAlternatives(
+            self.format_email_subject(subject), body, self.get_from_email(), [email], headers=headers
+        )
+        try:
+            html = render_to_string(f"{template_prefix}_message.html", context).strip()
+        except TemplateDoesNotExist:
+            html = ""
+        if html:
+            message.attach_alternative(html, "text/html")
+        return message
+
     def send_mail(self, template_prefix: str, email: str, context: dict) -> None:
         request = allauth_context.request
         site = SimpleNamespace(name=program_name_lazy, domain=urlsplit(settings.SITE_URL).hostname or "")
         base = {"request": request, "email": email, "current_site": site}
-        full_context = _site_links({**base, **context}, request)
+        full_context, secrets = sealing.context_sealed(
+            _site_links({**base, **context}, request), SECRET_CONTEXT_KEYS
+        )
         language = language_for_email(email)
         with translation.override(language):
             message = self.render_mail(template_prefix, email, full_context)
@@ -76,4 +101,5 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             body_html=html,
             language=language,
             template=template_prefix,
+            secrets=secrets,
         )

@@ -11,6 +11,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from accounts.roles import Role, permissions_for
+from portal.validators import no_control_characters
 
 
 class UserManager(BaseUserManager):
@@ -37,7 +38,9 @@ class UserManager(BaseUserManager):
 
 class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(_("email address"), unique=True)
-    full_name = models.CharField(_("full name"), max_length=150, blank=True)
+    full_name = models.CharField(
+        _("full name"), max_length=150, blank=True, validators=[no_control_characters]
+    )
     preferred_language = models.CharField(
         _("language"),
         max_length=8,
@@ -120,7 +123,7 @@ class Organization(models.Model):
 
     public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
-    legal_name = models.CharField(_("legal name"), max_length=200)
+    legal_name = models.CharField(_("legal name"), max_length=200, validators=[no_control_characters])
     country = CountryField(_("country"))
     address_line1 = models.CharField(_("address line 1"), max_length=200, blank=True)
     address_line2 = models.CharField(_("address line 2"), max_length=200, blank=True)

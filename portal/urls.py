@@ -1,4 +1,5 @@
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -20,8 +21,9 @@ urlpatterns = [
     path("", include("providers.urls")),
     path("", include("customers.urls")),
     path("review/", admin.site.urls),
-    path("dev/mailbox/", include("portal.mail.urls")),
 ]
+if settings.DEV_MAILBOX_ENABLED:  # development only: in production the dev mailbox does not exist
+    urlpatterns.append(path("dev/mailbox/", include("portal.mail.urls")))
 
 handler400 = "portal.views.error_400"
 handler403 = "portal.views.error_403"

@@ -2,12 +2,13 @@
 restored for delivery, so tests that follow a link or type a code read the email through here."""
 
 from portal.mail.models import OutboxEmail
+from portal.mail.services import outbox_email_content
 
 
 def email_text(email: OutboxEmail) -> str:
     """The text body exactly as it will be delivered."""
-    return email.body_text
+    return outbox_email_content(email).body_text
 
 
 def email_html(email: OutboxEmail) -> str:
-    return email.body_html
+    return outbox_email_content(email).body_html

@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts import services
-from accounts.models import Membership, MembershipInvitation
+from accounts.models import Membership, MembershipInvitation, MembershipRole
 from accounts.roles import Role
 from portal.audit.models import AuditEvent
 from portal.mail.models import OutboxEmail
@@ -20,6 +20,7 @@ from tests.factories.accounts import (
     OrganizationFactory,
     UserFactory,
 )
+from tests.mail import email_text
 
 pytestmark = pytest.mark.django_db
 
@@ -51,7 +52,7 @@ def test_invitation_email_carries_a_site_link_and_only_the_hash_is_stored(admin,
     assert invitation.token_hash == token_hash(raw)
     assert not MembershipInvitation.objects.filter(token_hash=raw).exists()
     email = OutboxEmail.objects.get(to="ann@example.com")
-    assert f"https://partners.example.org/invitations/membership/{raw}/" in email.body_text
+    assert f"https://partners.example.org/invitations/membership/{raw}/" in email_text(email)
     assert "Fabrikam KK" in email.subject
     assert email.organization_id == admin.organization_id
     assert AuditEvent.objects.filter(
@@ -246,7 +247,7 @@ def test_a_new_person_signs_up_with_the_invited_email_then_accepts(client, admin
     verification = OutboxEmail.objects.filter(to="newcomer@example.com").exclude(
         template="membership_invitation"
     )
-    code = re.search(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b", verification.get().body_text).group(0)
+    code = re.search(r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b", email_text(verification.get())).group(0)
     response = client.post(reverse("account_email_verification_sent"), {"code": code})
     assert response.status_code == 302
     assert response["Location"] == reverse("accounts:invitation")
@@ -304,3 +305,200 @@ def test_invitations_per_organization_are_rate_limited(client, admin, settings):
     ]
     assert MembershipInvitation.objects.count() == 2
     assert OutboxEmail.objects.filter(template="membership_invitation").count() == 2
+
+
+# --- An invitation never bypasses the membership rules --------------------------------------------
+
+
+def state_of(organization):
+    return (
+        list(
+            Membership.objects.filter(organization=organization)
+            .order_by("pk")
+            .values_list("pk", "user__email", "status")
+        ),
+        sorted(
+            MembershipRole.objects.filter(membership__organization=organization).values_list(
+                "membership_id", "role"
+            )
+        ),
+        AuditEvent.objects.count(),
+    )
+
+
+def test_inviting_a_deactivated_member_is_refused_reactivate_instead(client, admin):
+    """The defect: a User management admin invites a deactivated Global admin as Helpdesk agent, and
+    acceptance revived the membership with Global admin and the new role."""
+    user_admin = MembershipFactory(organization=admin.organization, roles=[Role.USER_MANAGEMENT_ADMIN])
+    gone = MembershipFactory(
+        organization=admin.organization, roles=[Role.GLOBAL_ADMIN], status=Membership.Status.DEACTIVATED
+    )
+    before = state_of(admin.organization)
+    client.force_login(user_admin.user)
+    url = reverse("accounts:user_invite", kwargs={"organization_id": admin.organization.public_id})
+    response = client.post(url, {"email": gone.user.email, "roles": [Role.HELPDESK_AGENT]})
+    assert response.status_code == 400
+    assert response.context["form"].errors["email"] == [
+        "This person's membership is deactivated. Reactivate it from their page in User management "
+        "instead of inviting them again."
+    ]
+    assert state_of(admin.organization) == before
+    assert not MembershipInvitation.objects.exists()
+    assert not OutboxEmail.objects.exists()
+
+
+def test_an_invitation_sent_before_deactivation_cannot_revive_the_membership(admin):
+    invitation, raw = invite(admin, email="ann@example.com", roles=(Role.HELPDESK_AGENT,))
+    ann = UserFactory(email="ann@example.com")
+    # Ann joined by another invitation meanwhile, then was deactivated with Global admin.
+    membership = MembershipFactory(
+        organization=admin.organization,
+        user=ann,
+        roles=[Role.GLOBAL_ADMIN],
+        status=Membership.Status.DEACTIVATED,
+    )
+    before = state_of(admin.organization)
+    with pytest.raises(services.InvitationUnusable) as error:
+        services.membership_invitation_accept(invitation=services.membership_invitation_lookup(raw), user=ann)
+    assert error.value.code == "member_deactivated"
+    membership.refresh_from_db()
+    assert membership.status == Membership.Status.DEACTIVATED
+    assert state_of(admin.organization) == before
+    invitation.refresh_from_db()
+    assert invitation.status == MembershipInvitation.Status.PENDING
+
+
+def test_accepting_grants_exactly_the_invited_roles_and_the_audit_row_names_both(admin):
+    invitation, raw = invite(admin, roles=(Role.HELPDESK_AGENT, Role.BILLING_ADMIN))
+    ann = UserFactory(email="ann@example.com")
+    membership = services.membership_invitation_accept(
+        invitation=services.membership_invitation_lookup(raw), user=ann
+    )
+    assert membership.role_names == [Role.BILLING_ADMIN, Role.HELPDESK_AGENT]
+    assert sorted(MembershipRole.objects.filter(membership=membership).values_list("role", flat=True)) == [
+        Role.BILLING_ADMIN,
+        Role.HELPDESK_AGENT,
+    ]
+    created = AuditEvent.objects.get(action="membership.created", target_id=str(membership.public_id))
+    assert created.actor == ann
+    assert created.after == {
+        "user": "ann@example.com",
+        "status": "active",
+        "roles": [Role.BILLING_ADMIN, Role.HELPDESK_AGENT],
+        "invited_by": admin.user.email,
+        "invitation": str(invitation.public_id),
+    }
+    accepted = AuditEvent.objects.get(action="membership_invitation.accepted")
+    assert accepted.after == {"status": "accepted", "invited_by": admin.user.email}
+
+
+@pytest.mark.parametrize(
+    "change",
+    ["inviter_demoted", "inviter_deactivated", "inviter_removed", "global_admin_right_lost"],
+)
+def test_the_inviters_rights_are_checked_again_at_acceptance(admin, change):
+    organization = admin.organization
+    MembershipFactory(organization=organization, roles=[Role.GLOBAL_ADMIN])  # another admin stays
+    inviter = MembershipFactory(organization=organization, roles=[Role.GLOBAL_ADMIN])
+    roles = (Role.GLOBAL_ADMIN,) if change == "global_admin_right_lost" else (Role.SALES_AGENT,)
+    invitation, raw = invite(inviter, roles=roles)
+    if change == "inviter_demoted":
+        services.membership_roles_change(membership=inviter, roles=[Role.SALES_AGENT], by=admin)
+    elif change == "inviter_deactivated":
+        services.membership_deactivate(membership=inviter, by=admin)
+    elif change == "inviter_removed":
+        services.membership_remove(membership=inviter, by=admin)
+    else:  # still manages users, but may no longer make Global admins
+        services.membership_roles_change(membership=inviter, roles=[Role.USER_MANAGEMENT_ADMIN], by=admin)
+    ann = UserFactory(email="ann@example.com")
+    before = state_of(organization)
+    with pytest.raises(services.InvitationUnusable) as error:
+        services.membership_invitation_accept(invitation=services.membership_invitation_lookup(raw), user=ann)
+    assert error.value.code == "inviter_lost_rights"
+    assert state_of(organization) == before
+    assert not Membership.objects.filter(user=ann).exists()
+    invitation.refresh_from_db()
+    assert invitation.status == MembershipInvitation.Status.PENDING
+
+
+def test_the_invitation_page_says_why_it_cannot_be_accepted(client, admin):
+    inviter = MembershipFactory(organization=admin.organization, roles=[Role.GLOBAL_ADMIN])
+    _invitation, raw = invite(inviter)
+    services.membership_deactivate(membership=inviter, by=admin)
+    client.force_login(UserFactory(email="ann@example.com"))
+    open_link(client, raw)
+    page = client.get(reverse("accounts:invitation"))
+    assert page.status_code == 410
+    body = page.content.decode()
+    assert "the person who sent it may no longer grant these roles" in body
+    assert "Accept invitation" not in body
+
+
+def test_the_invitee_may_still_decline_an_invitation_whose_sender_lost_the_right(admin):
+    inviter = MembershipFactory(organization=admin.organization, roles=[Role.GLOBAL_ADMIN])
+    invitation, raw = invite(inviter)
+    services.membership_deactivate(membership=inviter, by=admin)
+    ann = UserFactory(email="ann@example.com")
+    services.membership_invitation_decline(invitation=services.membership_invitation_lookup(raw), user=ann)
+    invitation.refresh_from_db()
+    assert invitation.status == MembershipInvitation.Status.DECLINED
+
+
+# --- The binding to the invited address: verified, and the whole address -------------------------
+
+
+def test_an_unverified_address_row_is_not_enough(admin):
+    from allauth.account.models import EmailAddress
+
+    _invitation, raw = invite(admin)
+    ann = UserFactory(email="ann@example.com", verified=False)
+    EmailAddress.objects.create(user=ann, email="ann@example.com", verified=False, primary=True)
+    with pytest.raises(services.InvitationUnusable) as error:
+        services.membership_invitation_accept(invitation=services.membership_invitation_lookup(raw), user=ann)
+    assert error.value.code == "invitation_wrong_email"
+    assert not Membership.objects.filter(user=ann).exists()
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "nann@example.com",  # ends with the invited address
+        "ann@example.com.evil.test",  # starts with it
+        "ann@example.co",  # is contained in it
+        "ann+x@example.com",
+        "ann@sub.example.com",
+    ],
+)
+def test_only_the_whole_invited_address_matches(admin, address):
+    _invitation, raw = invite(admin, email="ann@example.com")
+    someone = UserFactory(email=address)
+    with pytest.raises(services.InvitationUnusable) as error:
+        services.membership_invitation_accept(
+            invitation=services.membership_invitation_lookup(raw), user=someone
+        )
+    assert error.value.code == "invitation_wrong_email"
+    assert not Membership.objects.filter(user=someone).exists()
+
+
+def test_the_same_address_in_other_letter_case_matches(admin):
+    _invitation, raw = invite(admin, email="ann@example.com")
+    ann = UserFactory(email="Ann@Example.COM")
+    membership = services.membership_invitation_accept(
+        invitation=services.membership_invitation_lookup(raw), user=ann
+    )
+    assert membership.user == ann
+
+
+@pytest.mark.parametrize("route", ["accounts:invitation_accept", "accounts:invitation_decline"])
+def test_accept_and_decline_never_answer_get(client, admin, route):
+    invitation, raw = invite(admin)
+    ann = UserFactory(email="ann@example.com")
+    client.force_login(ann)
+    open_link(client, raw)
+    audit_before = AuditEvent.objects.count()
+    response = client.get(reverse(route))
+    assert response.status_code == 405
+    invitation.refresh_from_db()
+    assert invitation.status == MembershipInvitation.Status.PENDING
+    assert not Membership.objects.filter(user=ann).exists()
+    assert AuditEvent.objects.count() == audit_before

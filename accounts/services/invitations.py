@@ -11,11 +11,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, MembershipInvitation, Organization, User
+from accounts.roles import Permission, Role
 from accounts.services.memberships import (
     _clean_roles,
     _current_actor,
     _lock_organization,
-    _membership_grant,
+    _membership_create,
     _require_global_admin_rights,
 )
 from accounts.services.people import canonical_email
@@ -47,11 +48,20 @@ def membership_invitation_create(
     email = canonical_email(email)
     chosen = _clean_roles(roles)
     _require_global_admin_rights(actor_membership=by, before=set(), after=set(chosen))
-    if Membership.objects.filter(
-        organization=organization, user__email__iexact=email, status=Membership.Status.ACTIVE
-    ).exists():
+    existing = Membership.objects.filter(organization=organization, user__email__iexact=email).first()
+    if existing is not None and existing.status == Membership.Status.ACTIVE:
         raise DomainError(
             _("This person is already a member of the organization."), code="already_member", field="email"
+        )
+    if existing is not None:
+        # An invitation must never bring a deactivated member back: reactivation has its own rules.
+        raise DomainError(
+            _(
+                "This person's membership is deactivated. Reactivate it from their page in User "
+                "management instead of inviting them again."
+            ),
+            code="member_deactivated",
+            field="email",
         )
     for previous in MembershipInvitation.objects.select_for_update().filter(
         organization=organization, email=email, status=MembershipInvitation.Status.PENDING
@@ -84,6 +94,7 @@ def membership_invitation_create(
             "expires_at": invitation.expires_at,
         },
         language=_language_for(email, by.user.preferred_language),
+        secrets=("link",),
         organization_id=organization.pk,
         dedupe_key=f"membership_invitation:{invitation.pk}:sent",
     )
@@ -137,8 +148,30 @@ def _user_owns_email(user: User, email: str) -> bool:
     return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
 
 
-def membership_invitation_check(invitation: MembershipInvitation, user: User) -> None:
-    """Raise InvitationUnusable unless this user may accept this invitation now."""
+def _inviter_may_still_grant(invitation: MembershipInvitation) -> bool:
+    """The rights of the person who sent the invitation, read now: someone who has since lost the right
+    to grant these roles (or left) no longer vouches for the invitation."""
+    if invitation.invited_by_id is None:
+        return False
+    inviter = (
+        Membership.objects.prefetch_related("roles")
+        .filter(
+            organization_id=invitation.organization_id,
+            user_id=invitation.invited_by_id,
+            status=Membership.Status.ACTIVE,
+        )
+        .first()
+    )
+    if inviter is None or not inviter.can(Permission.USERS_MANAGE):
+        return False
+    return Role.GLOBAL_ADMIN not in invitation.roles or inviter.can(Permission.GLOBAL_ADMIN_ASSIGN)
+
+
+def membership_invitation_check(
+    invitation: MembershipInvitation, user: User, *, to_accept: bool = True
+) -> None:
+    """Raise InvitationUnusable unless this user may accept (or, with ``to_accept=False``, decline)
+    this invitation now."""
     if invitation.status == MembershipInvitation.Status.PENDING and invitation.is_expired:
         raise InvitationUnusable(
             _("This invitation has expired. Ask for a new one."), code="invitation_expired"
@@ -153,11 +186,33 @@ def membership_invitation_check(invitation: MembershipInvitation, user: User) ->
             % {"email": invitation.email},
             code="invitation_wrong_email",
         )
+    if not to_accept:
+        return
+    existing = Membership.objects.filter(organization_id=invitation.organization_id, user=user).first()
+    if existing is not None and existing.status == Membership.Status.ACTIVE:
+        raise InvitationUnusable(_("You are already a member of this organization."), code="already_member")
+    if existing is not None:
+        raise InvitationUnusable(
+            _(
+                "Your membership in this organization is deactivated. Ask one of its admins to "
+                "reactivate it; an invitation cannot."
+            ),
+            code="member_deactivated",
+        )
+    if not _inviter_may_still_grant(invitation):
+        raise InvitationUnusable(
+            _(
+                "This invitation can no longer be accepted: the person who sent it may no longer "
+                "grant these roles. Ask the organization for a new invitation."
+            ),
+            code="inviter_lost_rights",
+        )
 
 
 @transaction.atomic
 def membership_invitation_accept(*, invitation: MembershipInvitation, user: User) -> Membership:
-    """Join the organization; the link works once, for its own address, before it expires."""
+    """Join the organization with exactly the invited roles; the link works once, for its own address,
+    before it expires, and only while its sender may still grant those roles."""
     # Lock order everywhere: organization, then its invitations and memberships.
     organization = _lock_organization(invitation.organization)
     invitation.refresh_from_db()
@@ -169,22 +224,29 @@ def membership_invitation_accept(*, invitation: MembershipInvitation, user: User
         raise InvitationUnusable(
             _("This invitation was already used or withdrawn."), code="invitation_closed"
         )
+    inviter = invitation.invited_by.email if invitation.invited_by else None
     audit_record(
         action="membership_invitation.accepted",
         actor=user,
         organization=organization,
         target=invitation,
         before={"status": MembershipInvitation.Status.PENDING},
-        after={"status": MembershipInvitation.Status.ACCEPTED},
+        after={"status": MembershipInvitation.Status.ACCEPTED, "invited_by": inviter},
     )
-    return _membership_grant(organization=organization, user=user, roles=invitation.roles, by=user)
+    return _membership_create(
+        organization=organization,
+        user=user,
+        roles=list(invitation.roles),
+        by=user,
+        audit_extra={"invited_by": inviter, "invitation": str(invitation.public_id)},
+    )
 
 
 @transaction.atomic
 def membership_invitation_decline(*, invitation: MembershipInvitation, user: User) -> MembershipInvitation:
     _lock_organization(invitation.organization)
     invitation.refresh_from_db()
-    membership_invitation_check(invitation, user)
+    membership_invitation_check(invitation, user, to_accept=False)
     if not _invitation_close(invitation, MembershipInvitation.Status.DECLINED, actor=user, action="declined"):
         raise InvitationUnusable(
             _("This invitation was already used or withdrawn."), code="invitation_closed"

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.models import DirectoryTenant, Membership, MembershipRole, Organization, User
 from accounts.roles import Permission, Role
+from accounts.services.people import name_check
 from portal.audit.services import audit_record
 from portal.errors import DomainError, InvalidTransition
 
@@ -28,6 +29,7 @@ def organization_create(
     **details,
 ) -> Organization:
     """Create an organization with its first Global admin."""
+    name_check(legal_name, field="legal_name")
     organization = Organization.objects.create(
         kind=kind, legal_name=legal_name, country=country, directory_tenant=directory_tenant, **details
     )
@@ -38,7 +40,7 @@ def organization_create(
         target=organization,
         after={"kind": kind, "legal_name": legal_name, "country": country},
     )
-    _membership_grant(organization=organization, user=global_admin, roles=[Role.GLOBAL_ADMIN], by=by)
+    _membership_create(organization=organization, user=global_admin, roles=[Role.GLOBAL_ADMIN], by=by)
     return organization
 
 
@@ -113,22 +115,25 @@ def _guard_last_global_admin(membership: Membership) -> None:
         )
 
 
-def _membership_grant(*, organization: Organization, user: User, roles: list[str], by) -> Membership:
-    membership, created = Membership.objects.get_or_create(organization=organization, user=user)
-    before = {"status": membership.status, "roles": membership.role_names} if not created else None
-    if membership.status != Membership.Status.ACTIVE:
-        membership.status = Membership.Status.ACTIVE
-        membership.save(update_fields=["status"])
-    for role in roles:
-        MembershipRole.objects.get_or_create(membership=membership, role=role)
+def _membership_create(
+    *, organization: Organization, user: User, roles: list[str], by, audit_extra: dict | None = None
+) -> Membership:
+    """A new membership with exactly these roles. Never reuses an existing one: a deactivated member
+    comes back only through reactivation, with the rights that rule checks."""
+    membership = Membership.objects.create(organization=organization, user=user)
+    MembershipRole.objects.bulk_create(MembershipRole(membership=membership, role=role) for role in roles)
     membership = Membership.objects.prefetch_related("roles").get(pk=membership.pk)
     audit_record(
-        action="membership.created" if created else "membership.updated",
+        action="membership.created",
         actor=by,
         organization=organization,
         target=membership,
-        before=before,
-        after={"user": user.email, "status": membership.status, "roles": membership.role_names},
+        after={
+            "user": user.email,
+            "status": membership.status,
+            "roles": membership.role_names,
+            **(audit_extra or {}),
+        },
     )
     return membership
 

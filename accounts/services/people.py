@@ -1,9 +1,20 @@
 """Every write to a person's own account settings."""
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from accounts.models import User
 from portal.audit.services import audit_record
+from portal.errors import DomainError
+from portal.validators import no_control_characters
+
+
+def name_check(value: str, *, field: str) -> None:
+    """Names are one line of visible text (they go into email subjects and bodies)."""
+    try:
+        no_control_characters(value)
+    except ValidationError as error:
+        raise DomainError(error.messages[0], code="control_characters", field=field) from error
 
 
 def canonical_email(address: str) -> str:
@@ -14,6 +25,7 @@ def canonical_email(address: str) -> str:
 @transaction.atomic
 def user_profile_update(*, user: User, full_name: str, preferred_language: str) -> User:
     """Change a user's own name and language; the language is also the language of their emails."""
+    name_check(full_name, field="full_name")
     user = User.objects.select_for_update().get(pk=user.pk)
     before = {"full_name": user.full_name, "preferred_language": user.preferred_language}
     after = {"full_name": full_name, "preferred_language": preferred_language}

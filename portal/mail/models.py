@@ -25,6 +25,8 @@ class OutboxEmail(models.Model):
     subject = models.CharField(_("subject"), max_length=255)
     body_text = models.TextField(_("text body"))
     body_html = models.TextField(_("HTML body"), blank=True)
+    # Link tokens and codes, encrypted; erased once the email is sent (portal.mail.sealing).
+    sealed_secrets = models.TextField(_("sealed secrets"), blank=True, default="")
     language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES)
     organization_id = models.BigIntegerField(_("organization"), null=True, blank=True, db_index=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)

@@ -12,11 +12,13 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
 from django.db.models import F
-from django.template.loader import render_to_string
+from django.template import Context
+from django.template.loader import get_template, render_to_string
 from django.utils import timezone, translation
 
 from portal.audit.services import audit_record
 from portal.branding import program_name_lazy
+from portal.mail import sealing
 from portal.mail.models import OutboxEmail
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,11 @@ class InvalidEmailContent(ValueError):
     """A subject that would inject headers, or an empty body."""
 
 
+def text_render(template_name: str, context: dict) -> str:
+    """Render a plain-text template: nothing is HTML-escaped (``O'Brien & Sons`` stays as it is)."""
+    return get_template(template_name).template.render(Context(context, autoescape=False))
+
+
 def email_render(*, template: str, context: dict, language: str) -> RenderedEmail:
     """Render ``templates/email/<template>/{subject.txt,body.txt,body.html}`` in ``language``."""
     base_context = {
@@ -44,8 +51,8 @@ def email_render(*, template: str, context: dict, language: str) -> RenderedEmai
         **context,
     }
     with translation.override(language):
-        subject = render_to_string(f"email/{template}/subject.txt", base_context)
-        body_text = render_to_string(f"email/{template}/body.txt", base_context)
+        subject = text_render(f"email/{template}/subject.txt", base_context)
+        body_text = text_render(f"email/{template}/body.txt", base_context)
         body_html = render_to_string(f"email/{template}/body.html", base_context)
     return RenderedEmail(
         subject=" ".join(subject.split()), body_text=body_text.strip() + "\n", body_html=body_html
@@ -58,12 +65,17 @@ def email_enqueue(
     template: str,
     context: dict,
     language: str,
+    secrets: tuple[str, ...] = (),
     dedupe_key: str | None = None,
     organization_id: int | None = None,
     reply_to: str = "",
 ) -> OutboxEmail:
-    """Render an email in the recipient's language and store it in the outbox of this transaction."""
-    rendered = email_render(template=template, context=context, language=language)
+    """Render an email in the recipient's language and store it in the outbox of this transaction.
+
+    ``secrets`` names the context values that open something (a link with a token, a code): they are
+    stored sealed and put back only in the message handed to the mail server."""
+    sealed_context, hidden = sealing.context_sealed(context, secrets)
+    rendered = email_render(template=template, context=sealed_context, language=language)
     return email_enqueue_rendered(
         to=to,
         subject=rendered.subject,
@@ -71,6 +83,7 @@ def email_enqueue(
         body_html=rendered.body_html,
         language=language,
         template=template,
+        secrets=hidden,
         dedupe_key=dedupe_key,
         organization_id=organization_id,
         reply_to=reply_to,
@@ -86,20 +99,25 @@ def email_enqueue_rendered(
     language: str,
     body_html: str = "",
     template: str = "",
+    secrets: dict[str, str] | None = None,
     dedupe_key: str | None = None,
     organization_id: int | None = None,
     reply_to: str = "",
 ) -> OutboxEmail:
-    """Store an already rendered email; with ``dedupe_key`` the same email is stored only once."""
+    """Store an already rendered email; with ``dedupe_key`` the same email is stored only once.
+
+    ``secrets`` maps each placeholder in the rendered parts to the secret it stands for."""
     if "\n" in subject or "\r" in subject:
         raise InvalidEmailContent("An email subject must be a single line")
     if not body_text.strip():
         raise InvalidEmailContent("An email needs a text body")
+    secrets = secrets or {}
     fields = {
         "to": to,
-        "subject": subject[:255],
-        "body_text": body_text,
-        "body_html": body_html,
+        "subject": sealing.text_sealed(subject, secrets)[:255],
+        "body_text": sealing.text_sealed(body_text, secrets),
+        "body_html": sealing.text_sealed(body_html, secrets),
+        "sealed_secrets": sealing.seal(secrets),
         "language": language if language in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE,
         "template": template,
         "organization_id": organization_id,
@@ -140,10 +158,21 @@ def _claim(email_id) -> bool:
     return claimed == 1
 
 
+def outbox_email_content(email: OutboxEmail) -> RenderedEmail:
+    """The email as its recipient gets it, secrets restored (only for the mail server, and tests)."""
+    hidden = sealing.unseal(email.sealed_secrets)
+    return RenderedEmail(
+        subject=sealing.restored(email.subject, hidden),
+        body_text=sealing.restored(email.body_text, hidden),
+        body_html=sealing.restored(email.body_html, hidden, html=True),
+    )
+
+
 def _build_message(email: OutboxEmail, connection) -> EmailMultiAlternatives:
+    content = outbox_email_content(email)
     message = EmailMultiAlternatives(
-        subject=email.subject,
-        body=email.body_text,
+        subject=content.subject,
+        body=content.body_text,
         from_email=email.from_email,
         to=[email.to],
         reply_to=[email.reply_to] if email.reply_to else None,
@@ -154,8 +183,8 @@ def _build_message(email: OutboxEmail, connection) -> EmailMultiAlternatives:
         },
         connection=connection,
     )
-    if email.body_html:
-        message.attach_alternative(email.body_html, "text/html")
+    if content.body_html:
+        message.attach_alternative(content.body_html, "text/html")
     return message
 
 
@@ -184,8 +213,9 @@ def outbox_email_deliver(*, email_id) -> str:
         _build_message(email, connection).send()
     except Exception as error:
         return _record_failure(email, error)
+    # Sent: the secrets have done their job and are erased, so no sent row holds a usable link or code.
     OutboxEmail.objects.filter(pk=email.pk, status=Status.SENDING).update(
-        status=Status.SENT, sent_at=timezone.now(), last_error=""
+        status=Status.SENT, sent_at=timezone.now(), last_error="", sealed_secrets=""
     )
     logger.info("Sent outbox email", extra={"outbox_id": str(email.pk)})
     return "sent"
