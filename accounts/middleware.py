@@ -3,6 +3,7 @@
 from allauth.mfa.utils import is_mfa_enabled
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.http import urlencode
 
 ALLOWED_WITHOUT_MFA = ("/accounts/", "/language/", "/static/", "/healthz", "/readyz")
 
@@ -20,5 +21,6 @@ class StaffMfaRequiredMiddleware:
             and not request.path.startswith(ALLOWED_WITHOUT_MFA)
             and not is_mfa_enabled(user)
         ):
-            return redirect(reverse("mfa_activate_totp") + "?next=" + request.path)
+            next_url = urlencode({"next": request.get_full_path()})
+            return redirect(reverse("mfa_activate_totp") + "?" + next_url)
         return self.get_response(request)

@@ -198,3 +198,77 @@ def test_verification_code_guessing_is_cut_off(client):
     assert "_auth_user_id" not in client.session
     assert not User.objects.get(email="guess@example.com").emailaddress_set.get().verified
     assert response.status_code in (200, 302)
+
+
+@pytest.fixture
+def hash_count(settings):
+    """How many password hashes a request costs (encoding or checking a password is one hash)."""
+    from tests.hashers import CountingHasher
+
+    settings.PASSWORD_HASHERS = ["tests.hashers.CountingHasher"]
+    UserFactory(email="registered@example.com")  # hashed with the counting hasher
+
+    def measure(request) -> int:
+        CountingHasher.hashes = 0
+        request()
+        return CountingHasher.hashes
+
+    return measure
+
+
+def test_sign_up_costs_one_password_hash_whether_or_not_the_address_is_registered(hash_count):
+    def sign_up(email):
+        def request():
+            response = Client().post(
+                reverse("account_signup"),
+                {"email": email, "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+            )
+            # Both answers look the same: on to "enter the code we sent".
+            assert response["Location"] == reverse("account_email_verification_sent")
+
+        return request
+
+    assert hash_count(sign_up("newcomer@example.com")) == 1
+    assert hash_count(sign_up("registered@example.com")) == 1
+    assert User.objects.filter(email="registered@example.com").count() == 1
+
+
+@pytest.mark.parametrize("login", ["registered@example.com", "nobody@example.com"])
+def test_a_failed_sign_in_costs_one_password_hash(hash_count, login):
+    def request():
+        response = Client().post(reverse("account_login"), {"login": login, "password": "wrong-password-1"})
+        assert response.status_code == 200
+        assert response.context["form"].non_field_errors() == [
+            "The email address and/or password you specified are not correct."
+        ]
+
+    assert hash_count(request) == 1
+
+
+def test_the_real_settings_rate_limit_sign_up(settings):
+    """The test settings switch rate limits off; the shipped ones must keep the sign-up limit."""
+    from portal import settings as shipped
+
+    assert shipped.ACCOUNT_RATE_LIMITS["signup"] == "10/h/ip"
+    settings.ACCOUNT_RATE_LIMITS = shipped.ACCOUNT_RATE_LIMITS
+    statuses = [
+        Client()
+        .post(
+            reverse("account_signup"),
+            {"email": f"limit{i}@example.com", "password1": NEW_PASSWORD, "password2": NEW_PASSWORD},
+        )
+        .status_code
+        for i in range(11)
+    ]
+    assert statuses == [302] * 10 + [429]
+    assert User.objects.filter(email__startswith="limit").count() == 10
+
+
+def test_staff_mfa_redirect_encodes_where_to_go_next(client):
+    reviewer = StaffFactory(is_superuser=True, mfa=False)
+    client.force_login(reviewer)
+    response = client.get("/review/accounts/user/?q=a&o=1")
+    assert response.status_code == 302
+    assert response["Location"] == (
+        reverse("mfa_activate_totp") + "?next=%2Freview%2Faccounts%2Fuser%2F%3Fq%3Da%26o%3D1"
+    )

@@ -196,6 +196,14 @@ def test_organization_routes(client, name, route, callback, method):
         assert not response["Location"].startswith(LOGIN)
     assert tenant_b.canary not in body(response)
 
+    # The same Global admin once the organization is suspended: 404, nothing changes.
+    Organization.objects.filter(pk=tenant_a.organization.pk).update(status=Organization.Status.SUSPENDED)
+    before = snapshot()
+    response = request(client, method, url_a)
+    assert response.status_code == 404
+    assert tenant_a.canary not in body(response)
+    assert snapshot() == before
+
 
 AUTHENTICATED_ROUTES = routes_with(lambda policy: policy == AUTHENTICATED)
 

@@ -25,7 +25,7 @@ def capture(settings, tmp_path):
 
 def test_staff_read_delivered_email_with_its_link_in_the_browser(client, capture):
     admin = MembershipFactory(roles=[Role.GLOBAL_ADMIN])
-    invitation, raw = services.membership_invitation_create(
+    _invitation, raw = services.membership_invitation_create(
         organization=admin.organization, email="ann@example.com", roles=[Role.SALES_AGENT], by=admin
     )
     email = OutboxEmail.objects.get(to="ann@example.com")

@@ -1,0 +1,193 @@
+"""Who may do what, written a second time, by hand, independently of the tables under test.
+
+The isolation matrix takes its expectations from ``portal.access_policy`` and ``accounts.roles``; a
+weakened entry there would weaken the matrix with it. These tables say again, from the product brief,
+which roles may open each organization page and which permissions each role holds, and real requests
+check that the portal agrees. Changing a right means changing it here too, on purpose.
+"""
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from accounts.models import Membership, MembershipInvitation, MembershipRole, Organization
+from accounts.roles import ROLE_PERMISSIONS, Role
+from portal.access_policy import AUTHENTICATED, PUBLIC, STAFF, iter_routes, policy_for
+from portal.audit.models import AuditEvent
+from portal.mail.models import OutboxEmail
+from tests.factories.accounts import (
+    MembershipFactory,
+    MembershipInvitationFactory,
+    OrganizationFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+GA = "global_admin"
+UMA = "user_management_admin"
+BILLING = "billing_admin"
+AGENT = "admin_agent"
+SALES = "sales_agent"
+HELPDESK = "helpdesk_agent"
+ACCOUNT = "account_admin"
+EVERYONE = {GA, UMA, BILLING, AGENT, SALES, HELPDESK, ACCOUNT}
+
+# Permissions per role (PRODUCT.md, "role catalogue ... each mapped to permissions in one table").
+EXPECTED_ROLE_PERMISSIONS = {
+    GA: {
+        "organization.view",
+        "organization.manage",
+        "users.view",
+        "users.manage",
+        "users.assign_global_admin",
+        "activity.view",
+        "activity.export",
+        "customers.view",
+        "customers.invite",
+        "customers.manage",
+        "partners.view",
+        "partners.manage",
+        "billing.view",
+        "billing.manage",
+    },
+    UMA: {"organization.view", "users.view", "users.manage", "activity.view"},
+    BILLING: {"organization.view", "billing.view", "billing.manage", "activity.view"},
+    AGENT: {
+        "organization.view",
+        "customers.view",
+        "customers.invite",
+        "customers.manage",
+        "partners.view",
+        "activity.view",
+    },
+    SALES: {"organization.view", "customers.view", "customers.invite", "partners.view"},
+    HELPDESK: {"organization.view", "customers.view"},
+    ACCOUNT: {
+        "organization.view",
+        "organization.manage",
+        "partners.view",
+        "partners.manage",
+        "customers.view",
+        "activity.view",
+        "activity.export",
+    },
+}
+
+RESELLER, PROVIDER = "reseller", "provider"
+USER_ADMINS = {GA, UMA}
+# Every organization page: the kind of organization it belongs to and the roles that may open it.
+EXPECTED_ROUTE_ROLES = {
+    "accounts:organization_dashboard": (RESELLER, EVERYONE),
+    "accounts:settings": (RESELLER, EVERYONE),
+    "accounts:organization_leave": (RESELLER, EVERYONE),
+    "accounts:users": (RESELLER, USER_ADMINS),
+    "accounts:user_invite": (RESELLER, USER_ADMINS),
+    "accounts:member": (RESELLER, USER_ADMINS),
+    "accounts:member_roles": (RESELLER, USER_ADMINS),
+    "accounts:member_deactivate": (RESELLER, USER_ADMINS),
+    "accounts:member_reactivate": (RESELLER, USER_ADMINS),
+    "accounts:member_remove": (RESELLER, USER_ADMINS),
+    "accounts:invitation_revoke": (RESELLER, USER_ADMINS),
+    "accounts:invitation_resend": (RESELLER, USER_ADMINS),
+    "accounts:activity": (RESELLER, {GA, UMA, BILLING, AGENT, ACCOUNT}),
+    "accounts:activity_export": (RESELLER, {GA, ACCOUNT}),
+    "customers:list": (RESELLER, {GA, AGENT, SALES, HELPDESK, ACCOUNT}),
+    "providers:providers": (RESELLER, {GA, AGENT, SALES, ACCOUNT}),
+    "providers:resellers": (PROVIDER, {GA, AGENT, SALES, ACCOUNT}),
+}
+
+
+def organization_routes():
+    return sorted(
+        (name, route, callback)
+        for name, route, callback in iter_routes()
+        if policy_for(name) not in (PUBLIC, AUTHENTICATED, STAFF) and not name.startswith("<")
+    )
+
+
+def test_the_role_table_grants_exactly_the_expected_permissions():
+    assert set(Role.values) == EVERYONE
+    actual = {role: set(ROLE_PERMISSIONS[role]) for role in Role.values}
+    assert actual == EXPECTED_ROLE_PERMISSIONS
+
+
+def test_every_organization_page_has_an_expected_right():
+    assert sorted(name for name, _route, _callback in organization_routes()) == sorted(EXPECTED_ROUTE_ROLES)
+
+
+def snapshot(organization) -> tuple:
+    return (
+        list(Membership.objects.filter(organization=organization).order_by("pk").values_list("pk", "status")),
+        sorted(
+            MembershipRole.objects.filter(membership__organization=organization).values_list("pk", "role")
+        ),
+        list(MembershipInvitation.objects.filter(organization=organization).values_list("pk", "status")),
+        AuditEvent.objects.count(),
+        OutboxEmail.objects.count(),
+    )
+
+
+def handles_get(callback) -> bool:
+    view_class = getattr(callback, "view_class", None)
+    return view_class is None or hasattr(view_class, "get")
+
+
+CASES = [
+    pytest.param(name, route, callback, role, id=f"{name}-{role}")
+    for name, route, callback in organization_routes()
+    for role in sorted(EVERYONE)
+]
+
+
+@pytest.mark.parametrize(("name", "route", "callback", "role"), CASES)
+def test_each_role_opens_exactly_the_expected_pages(client, name, route, callback, role):
+    kind, allowed = EXPECTED_ROUTE_ROLES[name]
+    organization = OrganizationFactory(kind=kind)
+    MembershipFactory(organization=organization, roles=[GA])  # the organization keeps a Global admin
+    member = MembershipFactory(organization=organization, roles=[role])
+    other = MembershipFactory(
+        organization=organization,
+        roles=[SALES],
+        status=Membership.Status.DEACTIVATED if name == "accounts:member_reactivate" else "active",
+    )
+    invitation = MembershipInvitationFactory(organization=organization)
+    kwargs = {"organization_id": organization.public_id}
+    names = set(re.findall(r"<(?:\w+:)?(\w+)>", route))
+    if "membership_id" in names:
+        kwargs["membership_id"] = other.public_id
+    if "invitation_id" in names:
+        kwargs["invitation_id"] = invitation.public_id
+    url = reverse(name, kwargs=kwargs)
+    method = "get" if handles_get(callback) else "post"
+    client.force_login(member.user)
+    before = snapshot(organization)
+
+    response = getattr(client, method)(url)
+
+    if role in allowed:
+        assert response.status_code in (200, 302), (method, response.status_code)
+        if response.status_code == 302:
+            assert not response["Location"].startswith("/accounts/login/")
+    else:
+        assert response.status_code == 403, (method, response.status_code)
+        assert snapshot(organization) == before
+
+
+def test_members_of_a_suspended_organization_cannot_open_it(client):
+    suspended = OrganizationFactory(status=Organization.Status.SUSPENDED, legal_name="Suspended KK")
+    active = OrganizationFactory(legal_name="Active KK")
+    user = UserFactory()
+    MembershipFactory(organization=suspended, user=user, roles=[GA])
+    MembershipFactory(organization=active, user=user, roles=[SALES])
+    client.force_login(user)
+    url = reverse("accounts:organization_dashboard", kwargs={"organization_id": suspended.public_id})
+    assert client.get(url).status_code == 404
+    landing = client.get(reverse("dashboard"))
+    assert landing["Location"] == reverse(
+        "accounts:organization_dashboard", kwargs={"organization_id": active.public_id}
+    )
+    page = client.get(landing["Location"]).content.decode()
+    assert "Active KK" in page
+    assert "Suspended KK" not in page  # not offered in the organization switcher either
