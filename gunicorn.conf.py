@@ -1,4 +1,7 @@
-"""gunicorn settings for the web container (see docker-compose.yml)."""
+"""gunicorn settings for the web container (docker-compose.yml) and for bin/run.
+
+Command-line flags override these (bin/run binds to loopback with two workers).
+"""
 
 import multiprocessing
 import os
@@ -11,5 +14,17 @@ timeout = 30
 graceful_timeout = 20
 max_requests = 1000
 max_requests_jitter = 100
+# No gunicornc control socket: it would live in $HOME/.gunicorn/, shared by every gunicorn of the user.
+control_socket_disable = True
+
+# Access log on stdout: the combined format plus the duration and the request id (the one in the
+# portal's own log lines), every line redacted of invitation tokens and reset keys by the logger class.
 accesslog = "-"
-forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms %({x-request-id}o)s'
+logger_class = "portal.gunicorn_logging.RedactingLogger"
+
+# gunicorn never derives the scheme or anything else from forwarded headers on its own: the portal
+# decides, believing them only from TRUSTED_PROXY_COUNT proxies of ours (portal/settings.py).
+forwarded_allow_ips = ""
+secure_scheme_headers: dict[str, str] = {}
+forwarder_headers = ""

@@ -2,10 +2,12 @@
 
 With nothing set the portal runs on embedded defaults (SQLite, a file-system Celery broker and a
 captured mailbox under ``var/``) so that one command starts it on a fresh machine. ``DJANGO_ENV=production``
-switches the defaults off: it refuses to start without ``SECRET_KEY`` and ``ALLOWED_HOSTS``.
+switches the defaults off: it refuses to start without its secrets and services. ``DEBUG`` is off
+everywhere unless ``DEBUG=true`` asks for it (never in production).
 """
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -34,7 +36,8 @@ if PRODUCTION:
 else:
     SECRET_KEY = env.str("SECRET_KEY", default="development-only-key-never-used-in-production-3f9a7c2e1b")
     ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
-    DEBUG = env.bool("DEBUG", default=DJANGO_ENV == "development")
+    # Off unless asked for: what a newcomer runs shows the portal's own (translated) error pages.
+    DEBUG = env.bool("DEBUG", default=False)
 
 SITE_URL = env.str("SITE_URL", default="https://portal.example.com" if PRODUCTION else "").rstrip("/")
 if not SITE_URL:
@@ -69,6 +72,11 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "portal.middleware.RequestIdMiddleware",
+    # The security headers go on every response, including the ones that a middleware below answers by
+    # itself (SecurityMiddleware's HTTPS redirect, the 400 of CommonMiddleware's host check): so the
+    # middleware that add them come first.
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -79,8 +87,6 @@ MIDDLEWARE = [
     "portal.middleware.UserLanguageMiddleware",
     "accounts.middleware.StaffMfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -167,6 +173,7 @@ AUTH_PASSWORD_VALIDATORS = [
 PASSWORD_RESET_TIMEOUT = 3600
 
 ACCOUNT_ADAPTER = "accounts.adapter.PortalAccountAdapter"
+ACCOUNT_FORMS = {"signup": "accounts.signup.SignupForm"}  # same cost for new and registered addresses
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
@@ -202,6 +209,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles")))
 if not PRODUCTION:
     STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise expects it; collectstatic fills it
+# Outside production whitenoise serves straight from the sources (no collectstatic step, DEBUG or not);
+# production serves the collected, hashed and compressed files (Dockerfile, bin/run).
+WHITENOISE_USE_FINDERS = not PRODUCTION
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -296,6 +306,17 @@ ENTRA_GRAPH_URL = env.str("ENTRA_GRAPH_URL", default="https://graph.microsoft.co
 ENTRA_ENABLED = bool(ENTRA_CLIENT_ID and ENTRA_CLIENT_SECRET)
 
 # --- Security --------------------------------------------------------------------------------
+# How many reverse proxies of our own stand in front of gunicorn (docker-compose.yml: one, nginx, which
+# overwrites X-Forwarded-For and X-Forwarded-Proto). Only then are those headers believed, by the audit
+# context, allauth's rate limits (one client-IP function: portal.middleware.client_ip) and HTTPS
+# detection. 0, the default, believes nobody: gunicorn serving clients directly must not let them pick
+# their own address or scheme.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise environ.ImproperlyConfigured("TRUSTED_PROXY_COUNT must be 0 or more")
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXY_COUNT
+if TRUSTED_PROXY_COUNT:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
@@ -322,7 +343,9 @@ CONTENT_SECURITY_POLICY = {
 }
 if PRODUCTION:
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    # Plain HTTP goes to the canonical host, never to one the request names (nor does the redirect read
+    # the Host header, which would turn a disallowed host into a 400 without the security headers).
+    SECURE_SSL_HOST = urlsplit(SITE_URL).netloc
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -332,7 +355,6 @@ if PRODUCTION:
     CSRF_COOKIE_NAME = "__Host-csrftoken"
     LANGUAGE_COOKIE_SECURE = True
     CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[SITE_URL])
-    ALLAUTH_TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
     SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 
 # --- Logging ---------------------------------------------------------------------------------
@@ -345,6 +367,7 @@ LOGGING = {
     "formatters": {
         "json": {"()": "portal.logging.JsonFormatter"},
         "text": {
+            "()": "portal.logging.TextFormatter",
             "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
         },
     },

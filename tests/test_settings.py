@@ -4,13 +4,17 @@ start without its secrets and passes Django's deployment checks."""
 import json
 import os
 import re
+import socket
 import subprocess
 import sys
+import time
+import urllib.error
 import urllib.request
+from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, free_port
 
 PRINT_SETTINGS = """
 import json, django
@@ -49,15 +53,106 @@ CONFIG_VARIABLES = [
     "PORT",
     "ENTRA_CLIENT_ID",
     "ENTRA_CLIENT_SECRET",
+    "TRUSTED_PROXY_COUNT",
+    "FORWARDED_ALLOW_IPS",
+    "LOG_FORMAT",
+    "LOG_LEVEL",
+    "STATIC_ROOT",
+    "CACHE_URL",
+    "WEB_CONCURRENCY",
+    "SECURE_SSL_REDIRECT",
 ]
 
 
-def run_python(code: str, env: dict, tmp_path, *args: str) -> subprocess.CompletedProcess:
+def configured_environment(env: dict, tmp_path) -> dict:
+    """This process's environment without any portal configuration, plus ``env``."""
     clean = {k: v for k, v in os.environ.items() if k not in CONFIG_VARIABLES}
     clean |= {"DJANGO_SETTINGS_MODULE": "portal.settings", "PORTAL_VAR_DIR": str(tmp_path / "var")}
-    clean |= env
+    return clean | env
+
+
+def run_python(code: str, env: dict, tmp_path, *args: str) -> subprocess.CompletedProcess:
     command = [sys.executable, "-c", code] if code else [sys.executable, "manage.py", *args]
-    return subprocess.run(command, cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        command,
+        cwd=ROOT,
+        env=configured_environment(env, tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def shared_database_url() -> str:
+    """The URL of the test database, for a server in another process (the test must commit its data)."""
+    from django.db import connection
+
+    database = connection.settings_dict
+    return (
+        f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:{database['PORT']}"
+        f"/{database['NAME']}"
+    )
+
+
+class Gunicorn:
+    """The portal served by gunicorn with the repository's gunicorn.conf.py, in a subprocess. The flags
+    set only the address and the worker count (and TLS when asked for); stdout and stderr go to files."""
+
+    def __init__(
+        self, env: dict, tmp_path: Path, *, tls: tuple[Path, Path] | None = None, port: int | None = None
+    ):
+        self.port = port or free_port()
+        self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
+        self.env = configured_environment({"PYTHONUNBUFFERED": "1", **env}, tmp_path)
+        self.command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi",
+            "-c",
+            "gunicorn.conf.py",
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--workers",
+            "1",
+        ]
+        if tls:
+            self.command += ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]
+        self.stdout_path = tmp_path / f"gunicorn-{self.port}.stdout"
+        self.stderr_path = tmp_path / f"gunicorn-{self.port}.stderr"
+
+    def __enter__(self) -> "Gunicorn":
+        with self.stdout_path.open("wb") as stdout, self.stderr_path.open("wb") as stderr:
+            self.process = subprocess.Popen(
+                self.command, cwd=ROOT, env=self.env, stdout=stdout, stderr=stderr
+            )
+        wait_for_port(self.port, self.process, self.stderr_path)
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+    @property
+    def stdout(self) -> str:
+        return self.stdout_path.read_text()
+
+    @property
+    def stderr(self) -> str:
+        return self.stderr_path.read_text()
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"the server stopped (status {process.returncode}):\n{log.read_text()}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    pytest.fail(f"nothing listens on port {port}:\n{log.read_text()}")
 
 
 def settings_under(env: dict, tmp_path) -> dict:
@@ -68,7 +163,7 @@ def settings_under(env: dict, tmp_path) -> dict:
 
 def test_nothing_set_gives_the_embedded_defaults(tmp_path):
     values = settings_under({}, tmp_path)
-    assert values["DEBUG"] is True
+    assert values["DEBUG"] is False
     assert values["DB_ENGINE"] == "django.db.backends.sqlite3"
     assert values["DB_NAME"] == str(tmp_path / "var" / "db.sqlite3")
     assert values["BROKER"] == "filesystem://"
@@ -193,75 +288,86 @@ def test_unknown_environment_name_is_refused(tmp_path):
     assert "DJANGO_ENV" in result.stderr
 
 
-@pytest.mark.django_db(transaction=True)
-def test_production_mode_serves_pages_through_gunicorn(tmp_path):
-    """gunicorn + whitenoise with the manifest storage, behind a TLS-terminating proxy."""
-    import time
-    import urllib.error
-
-    from django.db import connection
-
-    from tests.conftest import free_port
-
-    database = connection.settings_dict
-    env = {
-        **PRODUCTION,
-        "ALLOWED_HOSTS": "127.0.0.1",
-        "SITE_URL": "https://127.0.0.1",
-        "STATIC_ROOT": str(tmp_path / "static"),
-        "DATABASE_URL": (
-            f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:{database['PORT']}"
-            f"/{database['NAME']}"
-        ),
-        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:1/0"),
-        "FORWARDED_ALLOW_IPS": "127.0.0.1",
-    }
-    assert run_python("", env, tmp_path, "collectstatic", "--noinput", "-v0").returncode == 0
-    port = free_port()
-    clean = {k: v for k, v in os.environ.items() if k not in CONFIG_VARIABLES} | env
-    clean |= {"DJANGO_SETTINGS_MODULE": "portal.settings", "PORTAL_VAR_DIR": str(tmp_path / "var")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{port}", "-w", "1"],
-        cwd=ROOT,
-        env=clean,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-
-        def get(path, **headers):
-            request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", headers=headers)
-            opener = urllib.request.build_opener(NoRedirect)
-            try:
-                return opener.open(request, timeout=5)
-            except urllib.error.HTTPError as error:
-                return error
-
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            try:
-                get("/healthz")
-                break
-            except OSError:
-                time.sleep(0.2)
-
-        # Plain HTTP is sent to HTTPS.
-        assert get("/healthz").status == 301
-        proxied = {"X-Forwarded-Proto": "https"}
-        health = get("/healthz", **proxied)
-        assert health.status == 200
-        assert health.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
-        home = get("/", **proxied)
-        assert home.status == 200
-        page = home.read().decode()
-        stylesheet = re.search(r'href="(/static/css/portal\.[0-9a-f]{12}\.css)"', page).group(1)
-        assert get(stylesheet, **proxied).status == 200
-        assert "frame-ancestors 'none'" in home.headers["Content-Security-Policy"]
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
+def test_debug_only_when_asked_for_and_never_in_production(tmp_path):
+    assert settings_under({"DEBUG": "true"}, tmp_path)["DEBUG"] is True
+    production = settings_under({**PRODUCTION, "DEBUG": "true"}, tmp_path)
+    assert production["DEBUG"] is False
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+def http_get(url: str, **headers):
+    """One request, redirects not followed; an error status is returned like any other."""
+    request = urllib.request.Request(url, headers=headers)  # noqa: S310 (the test's own servers)
+    try:
+        return urllib.request.build_opener(NoRedirect).open(request, timeout=30)
+    except urllib.error.HTTPError as error:
+        return error
+
+
+def production_environment(tmp_path: Path, static_root: Path, **overrides: str) -> dict:
+    """Production settings against the test database and Redis, serving 127.0.0.1."""
+    return {
+        **PRODUCTION,
+        "ALLOWED_HOSTS": "127.0.0.1",
+        "SITE_URL": "https://127.0.0.1",
+        "STATIC_ROOT": str(static_root),
+        "DATABASE_URL": shared_database_url(),
+        "REDIS_URL": os.environ.get("REDIS_URL", "redis://127.0.0.1:1/0"),
+        **overrides,
+    }
+
+
+def collect_static(tmp_path: Path) -> Path:
+    static_root = tmp_path / "static"
+    env = {**PRODUCTION, "STATIC_ROOT": str(static_root)}
+    result = run_python("", env, tmp_path, "collectstatic", "--noinput", "-v0")
+    assert result.returncode == 0, result.stderr
+    return static_root
+
+
+@pytest.mark.django_db(transaction=True)
+def test_production_mode_serves_pages_through_gunicorn(tmp_path):
+    """gunicorn + whitenoise with the manifest storage, behind a TLS-terminating proxy of ours."""
+    env = production_environment(tmp_path, collect_static(tmp_path), TRUSTED_PROXY_COUNT="1")
+    with Gunicorn(env, tmp_path) as server:
+        # Plain HTTP is sent to HTTPS, on the canonical host.
+        plain = http_get(f"{server.url}/healthz")
+        assert plain.status == 301
+        assert plain.headers["Location"] == "https://127.0.0.1/healthz"
+        proxied = {"X-Forwarded-Proto": "https"}
+        health = http_get(f"{server.url}/healthz", **proxied)
+        assert health.status == 200
+        assert health.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains; preload"
+        home = http_get(f"{server.url}/", **proxied)
+        assert home.status == 200
+        page = home.read().decode()
+        stylesheet = re.search(r'href="(/static/css/portal\.[0-9a-f]{12}\.css)"', page).group(1)
+        assert http_get(f"{server.url}{stylesheet}", **proxied).status == 200
+        assert "frame-ancestors 'none'" in home.headers["Content-Security-Policy"]
+
+
+def test_embedded_defaults_serve_the_portals_own_pages_and_static_files(tmp_path):
+    """What bin/run serves with nothing configured: gunicorn, DEBUG off, the portal's translated error
+    pages (not Django's technical page with its URL list), static files served by whitenoise."""
+    with Gunicorn({}, tmp_path) as server:
+        missing = http_get(f"{server.url}/no-such-page/", **{"Accept-Language": "ja"})
+        page = missing.read().decode()
+        assert missing.status == 404
+        assert missing.headers["Content-Type"] == "text/html; charset=utf-8"
+        assert '<html lang="ja">' in page
+        assert "<h1>ページが見つかりません</h1>" in page
+        assert "ページが存在しないか、ページへのアクセス権がありません。" in page
+        assert "URLconf" not in page
+        assert "DEBUG = True" not in page
+
+        stylesheet = http_get(f"{server.url}/static/css/portal.css")
+        assert stylesheet.status == 200
+        assert stylesheet.headers["Content-Type"].startswith("text/css")
+        assert stylesheet.read() == (ROOT / "static" / "css" / "portal.css").read_bytes()
+    # Served by gunicorn with the repository's configuration: its access log names both requests.
+    assert '"GET /no-such-page/ HTTP/1.1" 404' in server.stdout
+    assert '"GET /static/css/portal.css HTTP/1.1" 200' in server.stdout
