@@ -1,76 +1,288 @@
+"""The review site's pages for people and organizations, and for allauth's records about them.
+
+What staff may change here, and how:
+- an organization's legal name, address and customer-support contact: the change form, saved through
+  ``organization_details_update``; its status: the actions Suspend / Reactivate;
+- a person's access: the actions Deactivate / Reactivate account, and (superusers) Grant / Revoke
+  program staff.
+Everything else is read-only. People sign up themselves, an email address changes only when its new
+owner verifies it, and passwords and authenticators are the person's own business.
+"""
+
+from allauth.account.admin import EmailAddressAdmin as AllauthEmailAddressAdmin
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+from allauth.usersessions.models import UserSession
+from django.apps import apps
 from django.contrib import admin
-from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.models import Group
 from django.db import models
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext_lazy
+from django_countries import countries
 
 from accounts.models import (
     DirectoryTenant,
     Membership,
     MembershipInvitation,
-    MembershipRole,
     Organization,
     User,
 )
-from portal.admin import ViewOnlyAdminMixin
+from accounts.services.review import (
+    ORGANIZATION_DETAIL_FIELDS,
+    organization_details_update,
+    organization_reactivate,
+    organization_suspend,
+    user_deactivate,
+    user_reactivate,
+    user_staff_grant,
+    user_staff_revoke,
+)
+from portal.admin import ViewOnlyAdminMixin, service_action, titled
+
+# The portal uses roles per organization (accounts.roles), never Django's groups and permissions.
+admin.site.unregister(Group)
+
+# allauth's models have no verbose names of their own, so the review site would show English class
+# names in Japanese. These are display names only (not in migrations' model options).
+Authenticator._meta.verbose_name = _("authenticator")
+Authenticator._meta.verbose_name_plural = _("authenticators")
+UserSession._meta.verbose_name = _("signed-in session")
+UserSession._meta.verbose_name_plural = _("signed-in sessions")
+# And their apps' names: allauth's "Accounts" would sit beside ours under the same name.
+apps.get_app_config("account").verbose_name = _("Email addresses")
+apps.get_app_config("mfa").verbose_name = _("Two-factor authentication")
+apps.get_app_config("usersessions").verbose_name = _("Sessions")
+
+
+def _membership_list(memberships, *, link, label, empty):
+    """Memberships as a list: who or where (a link), their roles and status."""
+    if not memberships:
+        return empty
+    return format_html(
+        "<ul>{}</ul>",
+        format_html_join(
+            "",
+            '<li><a href="{}">{}</a>: {} ({})</li>',
+            (
+                (
+                    link(membership),
+                    label(membership),
+                    ", ".join(str(role) for role in membership.roles.all()),
+                    membership.get_status_display(),
+                )
+                for membership in memberships
+            ),
+        ),
+    )
+
+
+def _user_link(user: User):
+    url = reverse("admin:accounts_user_change", args=[user.pk])
+    return format_html('<a href="{}">{}</a>', url, user.email)
+
+
+class CountryListFilter(admin.SimpleListFilter):
+    """The countries some row has, by name: the full list would offer 250."""
+
+    title = _("country")
+    parameter_name = "country"
+
+    def lookups(self, request, model_admin):
+        codes = model_admin.get_queryset(request).order_by().values_list("country", flat=True).distinct()
+        return sorted(((code, countries.name(code)) for code in codes if code), key=lambda item: item[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(country=self.value()) if self.value() else queryset
+
+
+# --- People --------------------------------------------------------------------------------------
 
 
 @admin.register(User)
-class UserAdmin(DjangoUserAdmin):
+class UserAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only, with actions for access. No add (people sign up), no password or email typed by
+    staff, no groups or permissions."""
+
     ordering = ["email"]
-    list_display = [
-        "email",
-        "full_name",
-        "preferred_language",
-        "is_staff",
-        "is_active",
-        "date_joined",
-    ]
-    list_filter = ["is_staff", "is_superuser", "is_active", "preferred_language"]
+    list_display = ["email", "full_name", "preferred_language", "is_active", "is_staff", "date_joined"]
+    list_filter = ["is_active", "is_staff", "is_superuser", "preferred_language"]
     search_fields = ["email", "full_name"]
     fieldsets = [
-        (None, {"fields": ["email", "password"]}),
-        (_("Profile"), {"fields": ["full_name", "preferred_language"]}),
-        (
-            _("Permissions"),
-            {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]},
-        ),
+        (None, {"fields": ["email", "full_name", "preferred_language", "organizations"]}),
+        (_("Access"), {"fields": ["is_active", "is_staff", "is_superuser", "two_factor"]}),
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]
-    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
-    readonly_fields = ["last_login", "date_joined"]
+    readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
+    actions = ["deactivate_account", "reactivate_account", "grant_program_staff", "revoke_program_staff"]
+
+    @admin.display(description=_("Two-factor authentication"), boolean=True)
+    def two_factor(self, obj: User) -> bool:
+        return Authenticator.objects.filter(user=obj, type=Authenticator.Type.TOTP).exists()
+
+    @admin.display(description=_("Organizations"))
+    def organizations(self, obj: User):
+        memberships = (
+            Membership.objects.filter(user=obj)
+            .select_related("organization")
+            .prefetch_related("roles")
+            .order_by("organization__legal_name")
+        )
+        return _membership_list(
+            memberships,
+            link=lambda membership: reverse(
+                "admin:accounts_organization_change", args=[membership.organization_id]
+            ),
+            label=lambda membership: membership.organization.legal_name,
+            empty=_("No organizations"),
+        )
+
+    def has_account_access_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_staff and self.has_view_permission(request)
+
+    def has_staff_access_permission(self, request) -> bool:
+        return request.user.is_active and request.user.is_superuser
+
+    deactivate_account = service_action(
+        service=user_deactivate,
+        target="user",
+        description=_("Deactivate account"),
+        done_message=ngettext_lazy(
+            "%(count)d account deactivated; its sessions have ended.",
+            "%(count)d accounts deactivated; their sessions have ended.",
+            "count",
+        ),
+        permission="account_access",
+    )
+
+    reactivate_account = service_action(
+        service=user_reactivate,
+        target="user",
+        description=_("Reactivate account"),
+        done_message=ngettext_lazy(
+            "%(count)d account reactivated.", "%(count)d accounts reactivated.", "count"
+        ),
+        permission="account_access",
+    )
+
+    grant_program_staff = service_action(
+        service=user_staff_grant,
+        target="user",
+        description=_("Grant program staff"),
+        done_message=ngettext_lazy(
+            "%(count)d person is now program staff.", "%(count)d people are now program staff.", "count"
+        ),
+        permission="staff_access",
+    )
+
+    revoke_program_staff = service_action(
+        service=user_staff_revoke,
+        target="user",
+        description=_("Revoke program staff"),
+        done_message=ngettext_lazy(
+            "%(count)d person is no longer program staff.",
+            "%(count)d people are no longer program staff.",
+            "count",
+        ),
+        permission="staff_access",
+    )
 
 
-class MembershipRoleInline(admin.TabularInline):
-    model = MembershipRole
-    extra = 0
-
-
-class MembershipInline(admin.TabularInline):
-    model = Membership
-    extra = 0
-    fields = ["user", "status", "created_at"]
-    readonly_fields = ["user", "status", "created_at"]
-    show_change_link = True
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None):
-        return False
+# --- Organizations -------------------------------------------------------------------------------
 
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     list_display = ["legal_name", "kind", "country", "status", "created_at"]
-    list_filter = ["kind", "status", "country"]
+    list_filter = ["kind", "status", CountryListFilter]
     search_fields = ["legal_name", "public_id", "support_email"]
-    readonly_fields = ["public_id", "created_at"]
-    inlines = [MembershipInline]
+    # The change form's fields are exactly the legal details (everything else in the fieldsets is
+    # read-only); the model's validators, e.g. no control characters in the legal name, show at the field.
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "public_id",
+                    "kind",
+                    "status",
+                    "country",
+                    "directory_tenant",
+                    "created_at",
+                    "members",
+                ]
+            },
+        ),
+        (
+            _("Legal business profile"),
+            {"fields": ["legal_name", "address_line1", "address_line2", "city", "region", "postal_code"]},
+        ),
+        (_("Customer support contact"), {"fields": ["support_email", "support_phone", "support_website"]}),
+    ]
+    readonly_fields = [
+        name
+        for _title, options in fieldsets
+        for name in options["fields"]
+        if name not in ORGANIZATION_DETAIL_FIELDS
+    ]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    actions = ["suspend", "reactivate"]
+
+    def has_add_permission(self, request, obj=None):
+        return False  # organizations come from enrollment and sign-up, with their first Global admin
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("Members"))
+    def members(self, obj: Organization):
+        memberships = (
+            Membership.objects.filter(organization=obj)
+            .select_related("user")
+            .prefetch_related("roles")
+            .order_by("user__email")
+        )
+        return _membership_list(
+            memberships,
+            link=lambda membership: reverse("admin:accounts_membership_change", args=[membership.pk]),
+            label=lambda membership: membership.user.email,
+            empty=_("No members"),
+        )
+
+    def save_model(self, request, obj, form, change):
+        changes = {name: form.cleaned_data[name] for name in form.changed_data}
+        organization_details_update(organization=obj, changes=changes, by=request.user)
+        obj.refresh_from_db()
+
+    suspend = service_action(
+        service=organization_suspend,
+        target="organization",
+        description=_("Suspend"),
+        done_message=ngettext_lazy(
+            "%(count)d organization suspended.", "%(count)d organizations suspended.", "count"
+        ),
+        permission="change",
+    )
+
+    reactivate = service_action(
+        service=organization_reactivate,
+        target="organization",
+        description=_("Reactivate"),
+        done_message=ngettext_lazy(
+            "%(count)d organization reactivated.", "%(count)d organizations reactivated.", "count"
+        ),
+        permission="change",
+    )
 
 
 @admin.register(DirectoryTenant)
-class DirectoryTenantAdmin(admin.ModelAdmin):
+class DirectoryTenantAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: a tenant is proven by signing in to it, never typed in by staff."""
+
     list_display = ["name", "tenant_id", "country", "source", "created_at"]
-    list_filter = ["source", "country"]
+    list_filter = ["source", CountryListFilter]
     search_fields = ["name", "tenant_id"]
 
 
@@ -83,8 +295,12 @@ class MembershipAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "organization__kind"]
     search_fields = ["user__email", "organization__legal_name"]
     list_select_related = ["user", "organization"]
-    inlines = [MembershipRoleInline]
-    readonly_fields = ["public_id", "organization", "user", "status", "created_at"]
+    fields = ["public_id", "organization", "user", "status", "roles", "created_at"]
+    readonly_fields = fields
+
+    @admin.display(description=_("roles"))
+    def roles(self, obj: Membership) -> str:
+        return ", ".join(str(role) for role in obj.roles.all())
 
 
 @admin.register(MembershipInvitation)
@@ -105,3 +321,95 @@ class MembershipInvitationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         "expires_at",
         "decided_at",
     ]
+
+
+# --- allauth's records: read-only, and never a secret ------------------------------------------------
+
+admin.site.unregister(EmailAddress)
+admin.site.unregister(Authenticator)
+admin.site.unregister(UserSession)
+
+
+@admin.register(EmailAddress)
+class EmailAddressAdmin(ViewOnlyAdminMixin, AllauthEmailAddressAdmin):
+    """Read-only: an address is verified by its owner, never ticked by staff (an invitation is bound to
+    a verified address). allauth's "mark as verified" action is removed for the same reason."""
+
+    actions = ()
+    raw_id_fields = ()
+    fields = ["email", "user", "primary", "verified"]
+    readonly_fields = fields
+
+
+@admin.register(Authenticator)
+class AuthenticatorAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Which second factors a person has, never their ``data``: it holds the TOTP secret and the seed
+    of the recovery codes."""
+
+    list_display = ["user_email", "kind", "created", "last_used"]
+    list_filter = [
+        ("type", titled(admin.ChoicesFieldListFilter, _("type"))),
+        ("created_at", titled(admin.DateFieldListFilter, _("created at"))),
+    ]
+    list_select_related = ["user"]
+    search_fields = ["user__email"]
+    fields = ["person", "kind", "created", "last_used"]
+    readonly_fields = fields
+    ordering = ["user__email", "type"]
+
+    @admin.display(description=_("user"), ordering="user__email")
+    def user_email(self, obj: Authenticator) -> str:
+        return obj.user.email
+
+    @admin.display(description=_("user"))
+    def person(self, obj: Authenticator):
+        return _user_link(obj.user)
+
+    @admin.display(description=_("type"), ordering="type")
+    def kind(self, obj: Authenticator) -> str:
+        return obj.get_type_display()
+
+    @admin.display(description=_("created at"), ordering="created_at")
+    def created(self, obj: Authenticator):
+        return obj.created_at
+
+    @admin.display(description=_("last used at"), ordering="last_used_at")
+    def last_used(self, obj: Authenticator):
+        return obj.last_used_at
+
+
+@admin.register(UserSession)
+class UserSessionAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Where people are signed in (to look into a takeover), never the session key: it is the session.
+    Deactivating an account ends its sessions."""
+
+    list_display = ["user_email", "ip_address", "browser", "created", "last_seen"]
+    list_select_related = ["user"]
+    search_fields = ["user__email", "ip"]
+    fields = ["person", "ip_address", "browser", "created", "last_seen"]
+    readonly_fields = fields
+    ordering = ["-last_seen_at"]
+
+    @admin.display(description=_("user"), ordering="user__email")
+    def user_email(self, obj: UserSession) -> str:
+        return obj.user.email
+
+    @admin.display(description=_("user"))
+    def person(self, obj: UserSession):
+        return _user_link(obj.user)
+
+    @admin.display(description=_("IP address"), ordering="ip")
+    def ip_address(self, obj: UserSession) -> str:
+        return obj.ip
+
+    @admin.display(description=_("browser"))
+    def browser(self, obj: UserSession) -> str:
+        return obj.user_agent
+
+    @admin.display(description=_("signed in at"), ordering="created_at")
+    def created(self, obj: UserSession):
+        return obj.created_at
+
+    @admin.display(description=_("last seen at"), ordering="last_seen_at")
+    def last_seen(self, obj: UserSession):
+        return obj.last_seen_at

@@ -8,6 +8,8 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts.audit_actions import ACTION_LABELS
+        from accounts.services.review import REVIEW_ACTION_LABELS
         from portal.audit.catalogue import register
 
         register(ACTION_LABELS)
+        register(REVIEW_ACTION_LABELS)

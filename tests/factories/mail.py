@@ -13,3 +13,4 @@ class OutboxEmailFactory(factory.django.DjangoModelFactory):
     body_text = "Hello\n"
     body_html = "<p>Hello</p>"
     language = "en"
+    template = "test_message"
