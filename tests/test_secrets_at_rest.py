@@ -100,9 +100,7 @@ def test_the_recipient_gets_the_secret_and_the_sent_row_keeps_none(secrets_sent,
 def test_no_review_site_page_shows_a_usable_secret(client, secrets_sent):
     client.force_login(StaffFactory(is_superuser=True))
     pages = [reverse("admin:mail_outboxemail_changelist")]
-    pages += [
-        reverse("admin:mail_outboxemail_change", args=[email.pk]) for email, _ in secrets_sent.values()
-    ]
+    pages += [reverse("admin:mail_outboxemail_change", args=[email.pk]) for email, _ in secrets_sent.values()]
     pages += [reverse("admin:audit_auditevent_changelist")]
     for url in pages:
         response = client.get(url)
