@@ -1,4 +1,7 @@
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -25,15 +28,47 @@ class RolesField(forms.MultipleChoiceField):
         super().__init__(**kwargs)
 
 
+def _roles_offered(*, can_assign_global_admin: bool) -> list[tuple[str, str]]:
+    """Only a member who may grant Global admin is offered it: any other choice of it always fails."""
+    return [choice for choice in Role.choices if can_assign_global_admin or choice[0] != Role.GLOBAL_ADMIN]
+
+
 class InvitationForm(forms.Form):
     email = forms.EmailField(label=_("Email address"), max_length=254)
-    roles = RolesField(
-        help_text=_("Global admins can do everything, including managing other Global admins.")
-    )
+    roles = RolesField()
+
+    def __init__(self, *args, can_assign_global_admin: bool, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["roles"].choices = _roles_offered(can_assign_global_admin=can_assign_global_admin)
+        if can_assign_global_admin:
+            self.fields["roles"].help_text = _(
+                "Global admins can do everything, including managing other Global admins."
+            )
 
 
 class RolesForm(forms.Form):
+    """A member's roles. An actor who may not grant or remove Global admin is not offered it; a member who
+    already is Global admin keeps that role whatever such an actor ticks."""
+
     roles = RolesField()
+
+    def __init__(self, *args, member_roles: list[str], can_assign_global_admin: bool, **kwargs):
+        kwargs.setdefault("initial", {"roles": member_roles})
+        super().__init__(*args, **kwargs)
+        self.kept_roles = []
+        field = self.fields["roles"]
+        field.choices = _roles_offered(can_assign_global_admin=can_assign_global_admin)
+        if not can_assign_global_admin and Role.GLOBAL_ADMIN in member_roles:
+            self.kept_roles = [Role.GLOBAL_ADMIN]
+            field.required = False
+            field.help_text = _(
+                "This member is a Global admin. Only a Global admin can grant or remove that role, "
+                "so it stays as it is."
+            )
+
+    def clean_roles(self):
+        chosen = list(self.cleaned_data["roles"])
+        return [*self.kept_roles, *(role for role in chosen if role not in self.kept_roles)]
 
 
 class ActivityFilterForm(forms.Form):
@@ -52,7 +87,27 @@ class ActivityFilterForm(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        for name in ("date_from", "date_to"):
+            if name in self.errors:
+                # Not a date: a date input would show the value as empty, which hides the very mistake its
+                # error message talks about. Show what was sent, as text.
+                self.fields[name].widget.input_type = "text"
         date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
         if date_from and date_to and date_from > date_to:
             self.add_error("date_to", _("The end date must be on or after the start date."))
         return cleaned
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's sign-in form, with the address prefilled from ``?email=`` (the invitation page's Sign in
+    link passes the invited address), like allauth's sign-up page already does."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        email = self.request.GET.get("email", "") if self.request is not None and not self.is_bound else ""
+        if email:
+            try:
+                validate_email(email)
+            except ValidationError:
+                return
+            self.fields["login"].initial = email

@@ -5,6 +5,7 @@ permission from the access policy table.
 """
 
 import csv
+import json
 
 from django.conf import settings
 from django.contrib import messages
@@ -12,11 +13,12 @@ from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts import selectors, services
 from accounts.forms import ActivityFilterForm, InvitationForm, RolesForm
 from accounts.models import Membership, MembershipInvitation
-from accounts.roles import Permission
+from accounts.roles import Permission, Role
 from accounts.scoping import OrganizationView
 from portal.errors import DomainError, form_add_domain_error
 from portal.ratelimit import rate_limit_hit
@@ -25,9 +27,32 @@ from portal.ratelimit import rate_limit_hit
 class OrganizationDashboardView(OrganizationView):
     def get(self, request):
         context = self.get_context_data(
-            counts=selectors.organization_member_counts(organization=self.organization)
+            counts=selectors.organization_member_counts(organization=self.organization),
+            last_event=(
+                selectors.activity_latest(organization=self.organization)
+                if self.membership.can(Permission.ACTIVITY_VIEW)
+                else None
+            ),
         )
         return render(request, "accounts/organization_dashboard.html", context)
+
+
+class OrganizationLeaveView(OrganizationView):
+    """GET: what leaving means; POST: leave. A refusal (the last Global admin) comes back as a message."""
+
+    def get(self, request):
+        return render(request, "accounts/organization_leave.html", self.get_context_data())
+
+    def post(self, request):
+        try:
+            services.membership_leave(membership=self.membership)
+        except DomainError as error:
+            messages.error(request, error.message)
+            return redirect("accounts:organization_dashboard", organization_id=self.organization.public_id)
+        messages.success(
+            request, _("You left %(organization)s.") % {"organization": self.organization.legal_name}
+        )
+        return redirect("dashboard")
 
 
 class SettingsView(OrganizationView):
@@ -41,17 +66,25 @@ class UsersView(OrganizationView):
         page = members.get_page(request.GET.get("page"))
         invitations = selectors.organization_invitations_pending(organization=self.organization)
         context = self.get_context_data(
-            page=page, invitations=invitations, can_manage=self.membership.can(Permission.USERS_MANAGE)
+            page=page,
+            invitations=invitations,
+            can_manage=self.membership.can(Permission.USERS_MANAGE),
+            can_assign_global_admin=self.membership.can(Permission.GLOBAL_ADMIN_ASSIGN),
         )
         return render(request, "accounts/users.html", context)
 
 
 class UserInviteView(OrganizationView):
     def get(self, request):
-        return self._render(InvitationForm())
+        return self._render(self._form())
+
+    def _form(self, data=None):
+        return InvitationForm(
+            data, can_assign_global_admin=self.membership.can(Permission.GLOBAL_ADMIN_ASSIGN)
+        )
 
     def post(self, request):
-        form = InvitationForm(request.POST)
+        form = self._form(request.POST)
         if form.is_valid() and not rate_limit_hit(
             scope="membership_invitations",
             key=str(self.organization.pk),
@@ -85,28 +118,42 @@ class UserInviteView(OrganizationView):
 
 class MemberView(OrganizationView):
     def get(self, request, membership_id):
-        member = self.scoped_get(
+        member = self._member(membership_id)
+        return self._render(member, self._form(member))
+
+    def _member(self, membership_id) -> Membership:
+        return self.scoped_get(
             selectors.organization_members(organization=self.organization), public_id=membership_id
         )
-        form = RolesForm(initial={"roles": member.role_names})
-        return self._render(member, form)
+
+    def _form(self, member: Membership, data=None) -> RolesForm:
+        return RolesForm(
+            data,
+            member_roles=member.role_names,
+            can_assign_global_admin=self.membership.can(Permission.GLOBAL_ADMIN_ASSIGN),
+        )
 
     def _render(self, member, form, status=200):
+        is_self = member.user_id == self.request.user.pk
+        can_manage = self.membership.can(Permission.USERS_MANAGE) and not is_self
+        # Switching a Global admin off is the same act as removing the role: only offered to those who may.
+        can_change_access = can_manage and (
+            Role.GLOBAL_ADMIN not in member.role_names or self.membership.can(Permission.GLOBAL_ADMIN_ASSIGN)
+        )
         context = self.get_context_data(
             member=member,
             form=form,
-            can_manage=self.membership.can(Permission.USERS_MANAGE),
-            is_self=member.user_id == self.request.user.pk,
+            can_manage=can_manage,
+            can_change_access=can_change_access,
+            is_self=is_self,
         )
         return render(self.request, "accounts/member.html", context, status=status)
 
 
 class MemberRolesView(MemberView):
     def post(self, request, membership_id):
-        member = self.scoped_get(
-            selectors.organization_members(organization=self.organization), public_id=membership_id
-        )
-        form = RolesForm(request.POST)
+        member = self._member(membership_id)
+        form = self._form(member, request.POST)
         if form.is_valid():
             try:
                 services.membership_roles_change(
@@ -125,17 +172,22 @@ class MemberRolesView(MemberView):
 
 
 class _MemberActionView(OrganizationView):
-    """A POST-only action on one member; the GET of the member page shows its effect first."""
+    """A POST action on one member. Every outcome comes back through a redirect with a message, so that
+    reloading the page never repeats the action."""
 
     success_message = ""
 
     def act(self, member: Membership) -> None:
         raise NotImplementedError
 
-    def post(self, request, membership_id):
-        member = self.scoped_get(
-            Membership.objects.select_related("user", "organization"), public_id=membership_id
+    def _member(self, membership_id) -> Membership:
+        return self.scoped_get(
+            selectors.organization_members(organization=self.organization).select_related("organization"),
+            public_id=membership_id,
         )
+
+    def post(self, request, membership_id):
+        member = self._member(membership_id)
         try:
             self.act(member)
         except DomainError as error:
@@ -147,28 +199,51 @@ class _MemberActionView(OrganizationView):
         return redirect("accounts:users", organization_id=self.organization.public_id)
 
 
-class MemberDeactivateView(_MemberActionView):
-    success_message = _("%(email)s was deactivated.")
+class _DestructiveMemberActionView(_MemberActionView):
+    """A destructive action: its GET shows exactly what will happen, with the button that POSTs."""
+
+    confirm_template: str
+
+    def get(self, request, membership_id):
+        member = self._member(membership_id)
+        context = self.get_context_data(member=member, is_self=member.user_id == request.user.pk)
+        return render(request, self.confirm_template, context)
+
+
+class MemberDeactivateView(_DestructiveMemberActionView):
+    success_message = gettext_lazy("%(email)s was deactivated.")
+    confirm_template = "accounts/member_deactivate.html"
 
     def act(self, member):
         services.membership_deactivate(membership=member, by=self.membership)
 
 
 class MemberReactivateView(_MemberActionView):
-    success_message = _("%(email)s was reactivated.")
+    success_message = gettext_lazy("%(email)s was reactivated.")
 
     def act(self, member):
         services.membership_reactivate(membership=member, by=self.membership)
 
 
-class MemberRemoveView(_MemberActionView):
-    success_message = _("%(email)s was removed from the organization.")
+class MemberRemoveView(_DestructiveMemberActionView):
+    success_message = gettext_lazy("%(email)s was removed from the organization.")
+    confirm_template = "accounts/member_remove.html"
 
     def act(self, member):
         services.membership_remove(membership=member, by=self.membership)
 
 
 class InvitationRevokeView(OrganizationView):
+    """GET: what revoking means for this invitation; POST: revoke, then back to User management."""
+
+    def get(self, request, invitation_id):
+        invitation = self.scoped_get(
+            MembershipInvitation.objects.select_related("invited_by"), public_id=invitation_id
+        )
+        return render(
+            request, "accounts/invitation_revoke.html", self.get_context_data(invitation=invitation)
+        )
+
     def post(self, request, invitation_id):
         invitation = self.scoped_get(MembershipInvitation.objects.all(), public_id=invitation_id)
         try:
@@ -203,13 +278,16 @@ class InvitationResendView(OrganizationView):
 
 class _ActivityFilterMixin:
     def filtered_events(self, request):
+        """The filter form and the events it selects; invalid filters select nothing (None)."""
         form = ActivityFilterForm(
             request.GET or None,
             actions=selectors.activity_actions(organization=self.organization),
             actors=selectors.activity_actors(organization=self.organization),
         )
         filters = {}
-        if form.is_bound and form.is_valid():
+        if form.is_bound:
+            if not form.is_valid():
+                return form, None
             filters = {
                 "date_from": form.cleaned_data["date_from"],
                 "date_to": form.cleaned_data["date_to"],
@@ -218,11 +296,9 @@ class _ActivityFilterMixin:
             }
         return form, selectors.activity_events(organization=self.organization, **filters)
 
-
-class ActivityView(_ActivityFilterMixin, OrganizationView):
-    def get(self, request):
-        form, events = self.filtered_events(request)
-        page = Paginator(events, 50).get_page(request.GET.get("page"))
+    def render_activity(self, request, form, events):
+        """The log page; with invalid filters it lists nothing and says what to correct (400)."""
+        page = Paginator(events, 50).get_page(request.GET.get("page")) if events is not None else None
         query = request.GET.copy()
         query.pop("page", None)
         context = self.get_context_data(
@@ -231,7 +307,13 @@ class ActivityView(_ActivityFilterMixin, OrganizationView):
             query_string=query.urlencode(),
             can_export=self.membership.can(Permission.ACTIVITY_EXPORT),
         )
-        return render(request, "accounts/activity.html", context, status=400 if form.errors else 200)
+        return render(request, "accounts/activity.html", context, status=400 if events is None else 200)
+
+
+class ActivityView(_ActivityFilterMixin, OrganizationView):
+    def get(self, request):
+        form, events = self.filtered_events(request)
+        return self.render_activity(request, form, events)
 
 
 class _Echo:
@@ -241,14 +323,26 @@ class _Echo:
 
 def csv_safe(value) -> str:
     """Spreadsheets run cells that start with = + - @ as formulas: neutralise them."""
-    text = "" if value is None else str(value)
+    if value is None:
+        text = ""
+    elif isinstance(value, dict | list):
+        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    else:
+        text = str(value)
     text = text.replace("\r", " ").replace("\n", " ")
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t") else text
 
 
+#: Spreadsheet programs read a CSV file as UTF-8 (and Japanese as Japanese) only after this mark.
+BYTE_ORDER_MARK = "\ufeff"
+
+
 class ActivityExportView(_ActivityFilterMixin, OrganizationView):
     def get(self, request):
-        _form, events = self.filtered_events(request)
+        form, events = self.filtered_events(request)
+        if events is None:
+            # No file for filters that mean nothing: the page with the errors at their fields instead.
+            return self.render_activity(request, form, events)
         writer = csv.writer(_Echo())
         header = [
             "time_utc", "action", "action_label", "actor", "target_type", "target",
@@ -256,7 +350,7 @@ class ActivityExportView(_ActivityFilterMixin, OrganizationView):
         ]  # fmt: skip
 
         def rows():
-            yield writer.writerow(header)
+            yield BYTE_ORDER_MARK + writer.writerow(header)
             for event in events.iterator(chunk_size=500):
                 yield writer.writerow(
                     csv_safe(value)

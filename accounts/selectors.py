@@ -69,6 +69,11 @@ def activity_events(
     return events.order_by("-occurred_at", "-id")
 
 
+def activity_latest(*, organization: Organization) -> AuditEvent | None:
+    """The newest event (one indexed row, never a count over the whole history)."""
+    return activity_events(organization=organization).only("occurred_at", "action").first()
+
+
 def activity_actions(*, organization: Organization) -> list[str]:
     return list(
         AuditEvent.objects.filter(organization_id=organization.pk)

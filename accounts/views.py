@@ -19,10 +19,11 @@ INVITATION_SESSION_KEY = "membership_invitation"
 
 @require_GET
 def dashboard(request):
-    """Open the organization the user worked in last, else their first, else offer enrollment."""
+    """Open the organization the user worked in last, else their first; program staff without an
+    organization go to the review site; anyone else is offered enrollment."""
     memberships = list(selectors.memberships_for_user(user=request.user))
     if not memberships:
-        return redirect("accounts:no_organization")
+        return redirect("admin:index" if request.user.is_staff else "accounts:no_organization")
     remembered = request.session.get(SESSION_KEY)
     chosen = next((m for m in memberships if str(m.organization.public_id) == remembered), memberships[0])
     return redirect("accounts:organization_dashboard", organization_id=chosen.organization.public_id)

@@ -58,6 +58,7 @@ ACCESS_POLICY: dict[str, str] = {
     "accounts:invitation_accept": AUTHENTICATED,
     "accounts:invitation_decline": AUTHENTICATED,
     "accounts:organization_dashboard": "organization.view",
+    "accounts:organization_leave": "organization.view",
     "accounts:settings": "organization.view",
     "accounts:users": "users.view",
     "accounts:user_invite": "users.manage",

@@ -173,7 +173,8 @@ AUTH_PASSWORD_VALIDATORS = [
 PASSWORD_RESET_TIMEOUT = 3600
 
 ACCOUNT_ADAPTER = "accounts.adapter.PortalAccountAdapter"
-ACCOUNT_FORMS = {"signup": "accounts.signup.SignupForm"}  # same cost for new and registered addresses
+# Sign-up costs the same for new and registered addresses; sign-in can prefill the invited address.
+ACCOUNT_FORMS = {"signup": "accounts.signup.SignupForm", "login": "accounts.forms.LoginForm"}
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]

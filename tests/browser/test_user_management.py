@@ -10,6 +10,7 @@ from accounts.models import Membership
 from accounts.roles import Role
 from portal.mail.models import OutboxEmail
 from tests.factories.accounts import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
+from tests.mail import email_text
 
 pytestmark = pytest.mark.browser
 
@@ -77,9 +78,9 @@ def test_invite_accept_and_switch_organizations(browser, portal_url, language):
 
     invitation_email = OutboxEmail.objects.get(to=colleague.email, template="membership_invitation")
     assert invitation_email.language == language
-    link = re.search(r"https://portal\.test(/invitations/membership/\S+/)", invitation_email.body_text).group(
-        1
-    )
+    link = re.search(
+        r"https://portal\.test(/invitations/membership/\S+/)", email_text(invitation_email)
+    ).group(1)
 
     # The colleague opens the link in their own browser: first the invitation, then sign-in, then accept.
     colleague_page = browser.new_context(locale=locale).new_page()
@@ -93,7 +94,6 @@ def test_invite_accept_and_switch_organizations(browser, portal_url, language):
     colleague_page.locator('form button[type="submit"]').last.click()
     expect(colleague_page).to_have_url(re.compile(r"/invitations/membership/$"))
     colleague_page.get_by_role("button", name=text["accept"], exact=True).click()
-    expect(colleague_page.locator(".lead")).to_contain_text(fabrikam.legal_name)
     expect(colleague_page.locator(".lead")).to_contain_text(fabrikam.legal_name)
     membership = Membership.objects.get(user=colleague, organization=fabrikam)
     assert membership.role_names == [Role.HELPDESK_AGENT]

@@ -1,0 +1,196 @@
+"""What a newcomer sees, in real Chromium: buttons that look like what they do, a top bar and tables that
+fit a phone, confirmation before destructive actions, filter errors where the filter is."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from accounts.models import Membership
+from accounts.roles import Role
+from portal.audit.models import AuditEvent
+from portal.audit.services import audit_record
+from tests.factories.accounts import (
+    PASSWORD,
+    MembershipFactory,
+    MembershipInvitationFactory,
+    OrganizationFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.browser
+
+BLUE = "rgb(11, 61, 145)"
+WHITE = "rgb(255, 255, 255)"
+RED = "rgb(180, 35, 24)"
+
+SIGN_IN = {"en": "Sign In", "ja": "サインイン"}
+
+
+def sign_in(page, portal_url, user, language="en"):
+    page.goto(portal_url + "/accounts/login/")
+    page.locator('input[name="login"]').fill(user.email)
+    page.locator('input[name="password"]').fill(PASSWORD)
+    page.locator("main form button[type=submit]").last.click()
+    expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+
+
+def colours(locator) -> tuple[str, str]:
+    return tuple(locator.evaluate("e => [getComputedStyle(e).backgroundColor, getComputedStyle(e).color]"))
+
+
+@pytest.fixture
+def organization():
+    return OrganizationFactory(legal_name="Fabrikam Cloud Solutions KK")
+
+
+@pytest.fixture
+def admin(organization):
+    return MembershipFactory(
+        organization=organization, user=UserFactory(full_name="Aiko Tanaka"), roles=[Role.GLOBAL_ADMIN]
+    )
+
+
+def member_path(member, action=""):
+    base = f"/o/{member.organization.public_id}/settings/users/{member.public_id}/"
+    return base + (f"{action}/" if action else "")
+
+
+def test_secondary_and_danger_buttons_look_different_from_the_primary_one(page, portal_url, admin):
+    sleeping = MembershipFactory(
+        organization=admin.organization, roles=[Role.SALES_AGENT], status=Membership.Status.DEACTIVATED
+    )
+    active = MembershipFactory(organization=admin.organization, roles=[Role.SALES_AGENT])
+    sign_in(page, portal_url, admin.user)
+
+    page.goto(portal_url + member_path(sleeping))
+    update = page.get_by_role("button", name="Update", exact=True)
+    reactivate = page.get_by_role("button", name="Reactivate", exact=True)
+    assert colours(update) == (BLUE, WHITE)
+    assert colours(reactivate) == (WHITE, BLUE)
+
+    page.goto(portal_url + member_path(active, "remove"))
+    remove = page.get_by_role("button", name="Remove from organization", exact=True)
+    assert colours(remove) == (RED, WHITE)
+    # Hovering keeps a danger button red (darker), never the primary blue.
+    remove.hover()
+    expect(remove).to_have_css("background-color", "rgb(143, 27, 19)")
+
+
+def test_remove_asks_first_and_a_reload_repeats_nothing(page, portal_url, admin):
+    member = MembershipFactory(
+        organization=admin.organization,
+        user=UserFactory(full_name="Ben Sato", email="ben@example.com"),
+        roles=[Role.HELPDESK_AGENT],
+    )
+    sign_in(page, portal_url, admin.user)
+    page.goto(portal_url + member_path(member))
+    page.get_by_role("link", name="Remove from organization", exact=True).click()
+
+    expect(page).to_have_url(re.compile(re.escape(member_path(member, "remove")) + "$"))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Remove Ben Sato from Fabrikam Cloud Solutions KK?"
+    )
+    expect(page.get_by_text("Helpdesk agent", exact=True)).to_be_visible()
+    assert Membership.objects.filter(pk=member.pk).exists()  # nothing happened on the way here
+
+    # Cancel goes back; nothing changed.
+    page.get_by_role("link", name="Cancel", exact=True).click()
+    expect(page).to_have_url(re.compile(re.escape(member_path(member)) + "$"))
+    assert Membership.objects.filter(pk=member.pk).exists()
+
+    page.get_by_role("link", name="Remove from organization", exact=True).click()
+    page.get_by_role("button", name="Remove from organization", exact=True).click()
+    expect(page).to_have_url(re.compile(rf"/o/{admin.organization.public_id}/settings/users/$"))
+    expect(page.get_by_text("ben@example.com was removed from the organization.")).to_be_visible()
+    assert not Membership.objects.filter(pk=member.pk).exists()
+
+    page.reload()
+    expect(page.get_by_text("ben@example.com was removed from the organization.")).to_have_count(0)
+    assert AuditEvent.objects.filter(action="membership.removed").count() == 1
+
+
+def test_leaving_an_organization_from_the_dashboard(page, portal_url, admin):
+    member = MembershipFactory(organization=admin.organization, roles=[Role.SALES_AGENT])
+    sign_in(page, portal_url, member.user)
+    page.goto(portal_url + f"/o/{admin.organization.public_id}/")
+    page.get_by_role("link", name="Leave organization", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Leave Fabrikam Cloud Solutions KK?")
+    page.get_by_role("button", name="Leave organization", exact=True).click()
+    expect(page.get_by_text("You left Fabrikam Cloud Solutions KK.")).to_be_visible()
+    expect(page).to_have_url(re.compile(r"/welcome/$"))
+    assert not Membership.objects.filter(pk=member.pk).exists()
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_a_phone_sees_a_two_line_top_bar_and_tables_that_say_they_scroll(browser, portal_url, language):
+    organization = OrganizationFactory(legal_name="Fabrikam Cloud Solutions Kabushiki Kaisha")
+    admin = MembershipFactory(
+        organization=organization,
+        user=UserFactory(full_name="Aiko Tanaka", preferred_language=language),
+        roles=[Role.GLOBAL_ADMIN],
+    )
+    MembershipFactory(organization=OrganizationFactory(kind="customer"), user=admin.user)
+    MembershipFactory(
+        organization=organization,
+        user=UserFactory(email="a.rather.long.address@example.com"),
+        roles=[Role.SALES_AGENT, Role.HELPDESK_AGENT, Role.BILLING_ADMIN],
+    )
+    MembershipInvitationFactory(organization=organization, invited_by=admin.user)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, portal_url, admin.user, language)
+    page.goto(portal_url + f"/o/{organization.public_id}/settings/users/")
+    expect(page.locator("html")).to_have_attribute("lang", language)
+
+    # The top bar: the program's name, then the tools, on two lines at most.
+    rows = page.evaluate(
+        """() => {
+            const items = [document.querySelector('.brand'),
+                           ...document.querySelectorAll('.topbar__tools > *')];
+            return new Set(items.map(e => Math.round(e.getBoundingClientRect().top / 8))).size;
+        }"""
+    )
+    assert rows <= 2
+    height = page.locator(".topbar").evaluate("e => e.getBoundingClientRect().height")
+    assert height < 90
+    # Nothing sticks out sideways: the page itself never scrolls horizontally.
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+
+    # Each table scrolls in its own labelled region, reachable by keyboard, with an edge shadow.
+    heading = {"en": "Members", "ja": "メンバー"}[language]
+    region = page.get_by_role("region", name=heading, exact=True)
+    expect(region).to_have_attribute("tabindex", "0")
+    assert region.evaluate("e => e.scrollWidth > e.clientWidth")
+    assert "radial-gradient" in region.evaluate("e => getComputedStyle(e).backgroundImage")
+    region.focus()
+    assert page.evaluate("document.activeElement.classList.contains('table-scroll')")
+    page.keyboard.press("ArrowRight")
+    page.keyboard.press("End")
+    expect(region).not_to_have_js_property("scrollLeft", 0)
+    assert page.locator(".table-scroll").count() == 2
+
+
+def test_a_reversed_date_range_is_shown_at_its_field_and_lists_nothing(page, portal_url, admin):
+    audit_record(action="membership.roles_changed", organization=admin.organization, actor=admin.user)
+    sign_in(page, portal_url, admin.user)
+    page.goto(portal_url + f"/o/{admin.organization.public_id}/activity/")
+    expect(page.locator("table tbody tr")).to_have_count(1)
+    page.get_by_label("From").fill("2026-03-01")
+    page.get_by_label("To").fill("2026-02-01")
+    page.get_by_role("button", name="Filter", exact=True).click()
+
+    to_field = page.get_by_label("To")
+    expect(to_field).to_have_attribute("aria-invalid", "true")
+    expect(to_field).to_have_attribute("type", "date")
+    expect(to_field).to_have_value("2026-02-01")
+    expect(to_field).to_have_accessible_description("The end date must be on or after the start date.")
+    expect(page.locator("#id_date_to_error")).to_be_visible()
+    expect(page.get_by_role("alert")).to_contain_text("Correct the filters marked below")
+    expect(page.locator("table")).to_have_count(0)
+    expect(page.get_by_role("link", name="Export CSV")).to_have_count(0)
+    # The error sits right under its own field, not somewhere else on the page.
+    error_box = page.locator("#id_date_to_error").bounding_box()
+    field_box = to_field.bounding_box()
+    assert 0 <= error_box["y"] - (field_box["y"] + field_box["height"]) < 24
+    assert abs(error_box["x"] - field_box["x"]) < 4
