@@ -32,7 +32,7 @@ class OutboxEmailAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         "next_attempt_at",
         "sent_at",
         "last_error",
-        "message_id",
+        "message_id_shown",
     ]
     readonly_fields = fields
     actions = ["send_again"]
@@ -40,6 +40,10 @@ class OutboxEmailAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description=_("subject"))
     def subject_shown(self, email: OutboxEmail) -> str:
         return sealing.redacted(email.subject)
+
+    @admin.display(description=_("Message-ID header"))
+    def message_id_shown(self, email: OutboxEmail) -> str:
+        return email.message_id
 
     @admin.display(description=_("text body"))
     def text_shown(self, email: OutboxEmail) -> str:

@@ -171,6 +171,44 @@ def test_a_phone_sees_a_two_line_top_bar_and_tables_that_say_they_scroll(browser
     assert page.locator(".table-scroll").count() == 2
 
 
+@pytest.mark.parametrize("language", ["en", "ja"])
+def test_no_page_with_details_scrolls_sideways_on_a_phone(browser, portal_url, language):
+    """Long values (an email address, a long legal name) wrap inside their card at 390 px."""
+    organization = OrganizationFactory(legal_name="Fabrikam Cloud Solutions Kabushiki Kaisha")
+    admin = MembershipFactory(
+        organization=organization, user=UserFactory(preferred_language=language), roles=[Role.GLOBAL_ADMIN]
+    )
+    member = MembershipFactory(
+        organization=organization,
+        user=UserFactory(email="reseller.helpdesk.with.a.long.address@demo.example"),
+        roles=[Role.HELPDESK_AGENT],
+    )
+    invitation = MembershipInvitationFactory(
+        organization=organization, email="another.rather.long.address@example.com", invited_by=admin.user
+    )
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    sign_in(page, portal_url, admin.user, language)
+    base = f"{portal_url}/o/{organization.public_id}"
+    member_url = f"{base}/settings/users/{member.public_id}/"
+    for url in (
+        member_url,
+        member_url + "deactivate/",
+        member_url + "remove/",
+        f"{base}/settings/invitations/{invitation.public_id}/revoke/",
+        f"{base}/leave/",
+        f"{base}/settings/",
+    ):
+        page.goto(url)
+        expect(page.locator("html")).to_have_attribute("lang", language)
+        wide = page.evaluate(
+            """() => [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > 391)
+                .map(e => e.tagName + '.' + e.className + ' ' + (e.textContent || '').trim().slice(0, 30))"""
+        )
+        assert page.evaluate("document.documentElement.scrollWidth") <= 390, (url, wide[:5])
+
+
 def test_a_reversed_date_range_is_shown_at_its_field_and_lists_nothing(page, portal_url, admin):
     audit_record(action="membership.roles_changed", organization=admin.organization, actor=admin.user)
     sign_in(page, portal_url, admin.user)
