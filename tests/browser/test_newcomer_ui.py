@@ -172,6 +172,43 @@ def test_a_phone_sees_a_two_line_top_bar_and_tables_that_say_they_scroll(browser
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])
+def test_program_staff_also_get_a_two_line_top_bar_on_a_phone(browser, portal_url, language, settings):
+    """Staff carry one more link (the review site); the dev mailbox link lives in the review site's header."""
+    from django.test import Client
+
+    from tests.factories.accounts import StaffFactory
+
+    reviewer = StaffFactory(is_superuser=True, full_name="Riko Reviewer", preferred_language=language)
+    signed_in = Client()
+    signed_in.force_login(reviewer)
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": signed_in.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": portal_url,
+            }
+        ]
+    )
+    page = context.new_page()
+    page.goto(portal_url + "/dev/mailbox/")
+    expect(page.locator("html")).to_have_attribute("lang", language)
+    rows = page.evaluate(
+        """() => {
+            const items = [document.querySelector('.brand'),
+                           ...document.querySelectorAll('.topbar__tools > *')];
+            return new Set(items.map(e => Math.round(e.getBoundingClientRect().top / 8))).size;
+        }"""
+    )
+    assert rows <= 2
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.goto(portal_url + "/review/")
+    mailbox = {"en": "Dev mailbox", "ja": "開発用メールボックス"}[language]
+    expect(page.get_by_role("link", name=mailbox, exact=True)).to_be_visible()
+
+
+@pytest.mark.parametrize("language", ["en", "ja"])
 def test_no_page_with_details_scrolls_sideways_on_a_phone(browser, portal_url, language):
     """Long values (an email address, a long legal name) wrap inside their card at 390 px."""
     organization = OrganizationFactory(legal_name="Fabrikam Cloud Solutions Kabushiki Kaisha")
