@@ -10,11 +10,13 @@ from accounts.models import Membership
 from accounts.roles import Role
 from portal.audit.models import AuditEvent
 from portal.audit.services import audit_record
+from tests.browser.helpers import signed_in_page
 from tests.factories.accounts import (
     PASSWORD,
     MembershipFactory,
     MembershipInvitationFactory,
     OrganizationFactory,
+    StaffFactory,
     UserFactory,
 )
 
@@ -33,6 +35,17 @@ def sign_in(page, portal_url, user, language="en"):
     page.locator('input[name="password"]').fill(PASSWORD)
     page.locator("main form button[type=submit]").last.click()
     expect(page).not_to_have_url(re.compile(r"/accounts/login/"))
+
+
+def top_bar_rows(page) -> int:
+    """How many lines the top bar takes: the program's name, then each of its tools."""
+    return page.evaluate(
+        """() => {
+            const items = [document.querySelector('.brand'),
+                           ...document.querySelectorAll('.topbar__tools > *')];
+            return new Set(items.map(e => Math.round(e.getBoundingClientRect().top / 8))).size;
+        }"""
+    )
 
 
 def colours(locator) -> tuple[str, str]:
@@ -144,14 +157,7 @@ def test_a_phone_sees_a_two_line_top_bar_and_tables_that_say_they_scroll(browser
     expect(page.locator("html")).to_have_attribute("lang", language)
 
     # The top bar: the program's name, then the tools, on two lines at most.
-    rows = page.evaluate(
-        """() => {
-            const items = [document.querySelector('.brand'),
-                           ...document.querySelectorAll('.topbar__tools > *')];
-            return new Set(items.map(e => Math.round(e.getBoundingClientRect().top / 8))).size;
-        }"""
-    )
-    assert rows <= 2
+    assert top_bar_rows(page) <= 2
     height = page.locator(".topbar").evaluate("e => e.getBoundingClientRect().height")
     assert height < 90
     # Nothing sticks out sideways: the page itself never scrolls horizontally.
@@ -172,36 +178,13 @@ def test_a_phone_sees_a_two_line_top_bar_and_tables_that_say_they_scroll(browser
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])
-def test_program_staff_also_get_a_two_line_top_bar_on_a_phone(browser, portal_url, language, settings):
+def test_program_staff_also_get_a_two_line_top_bar_on_a_phone(browser, portal_url, language):
     """Staff carry one more link (the review site); the dev mailbox link lives in the review site's header."""
-    from django.test import Client
-
-    from tests.factories.accounts import StaffFactory
-
     reviewer = StaffFactory(is_superuser=True, full_name="Riko Reviewer", preferred_language=language)
-    signed_in = Client()
-    signed_in.force_login(reviewer)
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    context.add_cookies(
-        [
-            {
-                "name": settings.SESSION_COOKIE_NAME,
-                "value": signed_in.cookies[settings.SESSION_COOKIE_NAME].value,
-                "url": portal_url,
-            }
-        ]
-    )
-    page = context.new_page()
+    page = signed_in_page(browser, portal_url, reviewer, language=language, width=390)
     page.goto(portal_url + "/dev/mailbox/")
     expect(page.locator("html")).to_have_attribute("lang", language)
-    rows = page.evaluate(
-        """() => {
-            const items = [document.querySelector('.brand'),
-                           ...document.querySelectorAll('.topbar__tools > *')];
-            return new Set(items.map(e => Math.round(e.getBoundingClientRect().top / 8))).size;
-        }"""
-    )
-    assert rows <= 2
+    assert top_bar_rows(page) <= 2
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     page.goto(portal_url + "/review/")
     mailbox = {"en": "Dev mailbox", "ja": "開発用メールボックス"}[language]

@@ -8,15 +8,14 @@ import re
 import pytest
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.usersessions.models import UserSession
-from django.conf import settings
 from django.contrib import admin
-from django.test import Client
 from django.urls import reverse
 from playwright.sync_api import expect
 
 from accounts.models import Organization
 from accounts.roles import Role
 from accounts.services.review import organization_suspend
+from tests.browser.helpers import signed_in_page
 from tests.factories.accounts import (
     MembershipFactory,
     MembershipInvitationFactory,
@@ -54,20 +53,9 @@ def review_data(reviewer):
 
 
 def review_page(browser, portal_url, reviewer, *, language: str, width: int):
-    """A page of a browser in which the reviewer is signed in (the session of a test client sign-in;
-    staff have two-factor authentication, as the factory sets it up)."""
-    client = Client()
-    client.force_login(reviewer)
-    context = browser.new_context(
-        viewport={"width": width, "height": 900}, locale={"en": "en-US", "ja": "ja-JP"}[language]
-    )
-    context.add_cookies(
-        [
-            {"name": settings.SESSION_COOKIE_NAME, "value": client.session.session_key, "url": portal_url},
-            {"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": portal_url},
-        ]
-    )
-    return context.new_page()
+    """A page of a browser in which the reviewer is signed in (staff have two-factor authentication, as
+    the factory sets it up)."""
+    return signed_in_page(browser, portal_url, reviewer, language=language, width=width)
 
 
 def review_urls(organization, reviewer) -> list[str]:
