@@ -3,7 +3,7 @@
 allauth's catalogue says ログイン / ログアウト / ユーザー登録 where the portal says
 サインイン / サインアウト / サインアップ. Listing the msgids here puts them in our catalogue
 (``locale/ja``), which Django consults before allauth's, so that every page a user meets uses one word for
-each. Each msgid must match allauth's exactly (``tests/test_newcomer_wording.py`` renders the
+each. Each msgid must match allauth's exactly (``tests/accounts/test_newcomer_wording.py`` renders the
 pages and checks the result).
 """
 

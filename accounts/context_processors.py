@@ -47,7 +47,7 @@ def link_for(request, url_name: str) -> str | None:
     if ROUTE_KINDS.get(url_name, organization.kind) != organization.kind:
         return None
     try:
-        return reverse(url_name, kwargs={"organization_id": organization.public_id})
+        return reverse(url_name, kwargs={"organization_public_id": organization.public_id})
     except NoReverseMatch:
         return None
 

@@ -182,6 +182,11 @@ class Membership(models.Model):
     class Meta:
         verbose_name = _("membership")
         verbose_name_plural = _("memberships")
+        # User management lists members by the membership's own columns, newest first: this index
+        # serves every page of that keyset list at any size (see selectors.organization_members).
+        indexes = [
+            models.Index(fields=["organization", "created_at", "id"], name="membership_org_created_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "user"], name="membership_unique_per_organization"

@@ -48,7 +48,9 @@ class OrganizationLeaveView(OrganizationView):
             services.membership_leave(membership=self.membership)
         except DomainError as error:
             messages.error(request, error.message)
-            return redirect("accounts:organization_dashboard", organization_id=self.organization.public_id)
+            return redirect(
+                "accounts:organization_dashboard", organization_public_id=self.organization.public_id
+            )
         messages.success(
             request, _("You left %(organization)s.") % {"organization": self.organization.legal_name}
         )
@@ -104,7 +106,7 @@ class UserInviteView(OrganizationView):
                 form_add_domain_error(form, error)
             else:
                 messages.success(request, _("Invitation sent to %(email)s.") % {"email": invitation.email})
-                return redirect("accounts:users", organization_id=self.organization.public_id)
+                return redirect("accounts:users", organization_public_id=self.organization.public_id)
         return self._render(form, status=400)
 
     def _render(self, form, status=200):
@@ -165,7 +167,7 @@ class MemberRolesView(MemberView):
                 messages.success(request, _("Roles updated for %(email)s.") % {"email": member.user.email})
                 return redirect(
                     "accounts:member",
-                    organization_id=self.organization.public_id,
+                    organization_public_id=self.organization.public_id,
                     membership_id=member.public_id,
                 )
         return self._render(member, form, status=400)
@@ -193,10 +195,12 @@ class _MemberActionView(OrganizationView):
         except DomainError as error:
             messages.error(request, error.message)
             return redirect(
-                "accounts:member", organization_id=self.organization.public_id, membership_id=member.public_id
+                "accounts:member",
+                organization_public_id=self.organization.public_id,
+                membership_id=member.public_id,
             )
         messages.success(request, self.success_message % {"email": member.user.email})
-        return redirect("accounts:users", organization_id=self.organization.public_id)
+        return redirect("accounts:users", organization_public_id=self.organization.public_id)
 
 
 class _DestructiveMemberActionView(_MemberActionView):
@@ -254,7 +258,7 @@ class InvitationRevokeView(OrganizationView):
             messages.success(
                 request, _("The invitation to %(email)s was revoked.") % {"email": invitation.email}
             )
-        return redirect("accounts:users", organization_id=self.organization.public_id)
+        return redirect("accounts:users", organization_public_id=self.organization.public_id)
 
 
 class InvitationResendView(OrganizationView):
@@ -273,7 +277,7 @@ class InvitationResendView(OrganizationView):
             messages.success(
                 request, _("A new invitation was sent to %(email)s.") % {"email": invitation.email}
             )
-        return redirect("accounts:users", organization_id=self.organization.public_id)
+        return redirect("accounts:users", organization_public_id=self.organization.public_id)
 
 
 class _ActivityFilterMixin:

@@ -35,13 +35,15 @@ class OrganizationView(View):
         if "dispatch" in cls.__dict__:
             raise TypeError(f"{cls.__name__} may not override dispatch(): scoping happens there")
 
-    def dispatch(self, request, *args, organization_id, **kwargs):
+    def dispatch(self, request, *args, organization_public_id, **kwargs):
         permission = policy_for(request.resolver_match.view_name)
         if not is_organization_permission(permission):
             raise ImproperlyConfigured(
                 f"{request.resolver_match.view_name} needs an organization permission in ACCESS_POLICY"
             )
-        membership = selectors.membership_active_for_user(user=request.user, organization_id=organization_id)
+        membership = selectors.membership_active_for_user(
+            user=request.user, organization_public_id=organization_public_id
+        )
         if membership is None:
             raise Http404
         # Known before the permission check, so that even the 403 page shows the organization's navigation.

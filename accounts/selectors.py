@@ -24,8 +24,8 @@ def memberships_for_user(*, user: User) -> QuerySet:
     )
 
 
-def membership_active_for_user(*, user: User, organization_id) -> Membership | None:
-    return memberships_for_user(user=user).filter(organization__public_id=organization_id).first()
+def membership_active_for_user(*, user: User, organization_public_id) -> Membership | None:
+    return memberships_for_user(user=user).filter(organization__public_id=organization_public_id).first()
 
 
 def organization_members(*, organization: Organization) -> QuerySet:

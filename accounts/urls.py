@@ -42,7 +42,7 @@ namespaced = [
     path("invitations/membership/accept/", views.invitation_accept, name="invitation_accept"),
     path("invitations/membership/decline/", views.invitation_decline, name="invitation_decline"),
     path("invitations/membership/<str:token>/", views.invitation_landing, name="invitation_landing"),
-    path("o/<uuid:organization_id>/", include(organization_patterns)),
+    path("o/<uuid:organization_public_id>/", include(organization_patterns)),
 ]
 
 urlpatterns = [

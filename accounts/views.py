@@ -26,7 +26,7 @@ def dashboard(request):
         return redirect("admin:index" if request.user.is_staff else "accounts:no_organization")
     remembered = request.session.get(SESSION_KEY)
     chosen = next((m for m in memberships if str(m.organization.public_id) == remembered), memberships[0])
-    return redirect("accounts:organization_dashboard", organization_id=chosen.organization.public_id)
+    return redirect("accounts:organization_dashboard", organization_public_id=chosen.organization.public_id)
 
 
 @require_GET
@@ -125,7 +125,9 @@ def invitation_accept(request):
     messages.success(
         request, _("You joined %(organization)s.") % {"organization": membership.organization.legal_name}
     )
-    return redirect("accounts:organization_dashboard", organization_id=membership.organization.public_id)
+    return redirect(
+        "accounts:organization_dashboard", organization_public_id=membership.organization.public_id
+    )
 
 
 @require_POST

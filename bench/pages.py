@@ -88,7 +88,7 @@ def main() -> None:
         organization, admin = build(size)
         client = Client()
         client.force_login(admin)
-        kwargs = {"organization_id": organization.public_id}
+        kwargs = {"organization_public_id": organization.public_id}
         for label, name in (("users", "accounts:users"), ("activity log", "accounts:activity")):
             rows.append((label, size, *measure(client, reverse(name, kwargs=kwargs), options.repeat)))
     print(f"database: {connection.vendor}")

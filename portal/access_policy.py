@@ -7,7 +7,7 @@
   member of the organization named in the URL (else 404) holding that permission (else 403).
 
 Organization views read their permission from this table (``accounts.scoping``), so a route that is
-missing here cannot be served, and ``tests/test_access_policy.py`` fails when one is added without an
+missing here cannot be served, and ``tests/platform/test_access_policy.py`` fails when one is added without an
 entry. Keys ending in ``*`` cover a namespace.
 """
 

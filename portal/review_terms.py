@@ -3,7 +3,7 @@
 Django's Japanese catalogue says ログイン / ログアウト where the portal says
 サインイン / サインアウト. Listing the msgids here puts them in our catalogue (``locale/ja``), which
 Django consults before its own, so the review site uses the portal's words too
-(``tests/test_review_site.py`` renders the pages and checks).
+(``tests/accounts/test_review_site.py`` renders the pages and checks).
 Nothing imports this module: it exists for ``makemessages``.
 """
 

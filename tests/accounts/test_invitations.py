@@ -97,7 +97,7 @@ def test_accept_as_the_invited_person(client, admin):
     response = client.post(reverse("accounts:invitation_accept"))
     assert response.status_code == 302
     assert response["Location"] == reverse(
-        "accounts:organization_dashboard", kwargs={"organization_id": admin.organization.public_id}
+        "accounts:organization_dashboard", kwargs={"organization_public_id": admin.organization.public_id}
     )
     membership = Membership.objects.get(user=ann, organization=admin.organization)
     assert membership.role_names == [Role.SALES_AGENT]
@@ -205,7 +205,7 @@ def test_decline(admin):
 def test_inviting_a_current_member_is_refused_at_the_field(client, admin):
     member = MembershipFactory(organization=admin.organization, roles=[Role.SALES_AGENT])
     client.force_login(admin.user)
-    url = reverse("accounts:user_invite", kwargs={"organization_id": admin.organization.public_id})
+    url = reverse("accounts:user_invite", kwargs={"organization_public_id": admin.organization.public_id})
     response = client.post(url, {"email": member.user.email.upper(), "roles": [Role.HELPDESK_AGENT]})
     assert response.status_code == 400
     assert response.context["form"].errors["email"] == [
@@ -226,7 +226,7 @@ def test_inviting_a_current_member_is_refused_at_the_field(client, admin):
 )
 def test_bad_invitation_input_is_refused_at_the_field(client, admin, data, field):
     client.force_login(admin.user)
-    url = reverse("accounts:user_invite", kwargs={"organization_id": admin.organization.public_id})
+    url = reverse("accounts:user_invite", kwargs={"organization_public_id": admin.organization.public_id})
     response = client.post(url, data)
     assert response.status_code == 400
     assert field in response.context["form"].errors
@@ -293,7 +293,7 @@ def test_the_periodic_job_marks_past_invitations_expired_once(admin):
 def test_invitations_per_organization_are_rate_limited(client, admin, settings):
     settings.INVITATIONS_PER_HOUR = 2
     client.force_login(admin.user)
-    url = reverse("accounts:user_invite", kwargs={"organization_id": admin.organization.public_id})
+    url = reverse("accounts:user_invite", kwargs={"organization_public_id": admin.organization.public_id})
     statuses = [
         client.post(url, {"email": f"p{n}@example.com", "roles": [Role.SALES_AGENT]}).status_code
         for n in range(3)
@@ -335,7 +335,7 @@ def test_inviting_a_deactivated_member_is_refused_reactivate_instead(client, adm
     )
     before = state_of(admin.organization)
     client.force_login(user_admin.user)
-    url = reverse("accounts:user_invite", kwargs={"organization_id": admin.organization.public_id})
+    url = reverse("accounts:user_invite", kwargs={"organization_public_id": admin.organization.public_id})
     response = client.post(url, {"email": gone.user.email, "roles": [Role.HELPDESK_AGENT]})
     assert response.status_code == 400
     assert response.context["form"].errors["email"] == [

@@ -121,7 +121,8 @@ def test_your_roles_reads_as_yours_not_the_customers(client):
     client.force_login(membership.user)
     body = client.get(
         reverse(
-            "accounts:organization_dashboard", kwargs={"organization_id": membership.organization.public_id}
+            "accounts:organization_dashboard",
+            kwargs={"organization_public_id": membership.organization.public_id},
         )
     ).content.decode()
     assert "<h2>あなたのロール</h2>" in body

@@ -127,7 +127,7 @@ def test_navigation_shows_only_pages_the_member_may_open(client):
 def test_the_403_page_keeps_the_organization_navigation(client):
     membership = MembershipFactory(roles=["helpdesk_agent"])
     client.force_login(membership.user)
-    url = reverse("accounts:users", kwargs={"organization_id": membership.organization.public_id})
+    url = reverse("accounts:users", kwargs={"organization_public_id": membership.organization.public_id})
     response = client.get(url)
     assert response.status_code == 403
     assert 'aria-label="Main navigation"' in response.content.decode()
@@ -136,7 +136,9 @@ def test_the_403_page_keeps_the_organization_navigation(client):
 def test_form_errors_are_tied_to_their_fields(client):
     membership = MembershipFactory()
     client.force_login(membership.user)
-    url = reverse("accounts:user_invite", kwargs={"organization_id": membership.organization.public_id})
+    url = reverse(
+        "accounts:user_invite", kwargs={"organization_public_id": membership.organization.public_id}
+    )
     body = client.post(url, {"email": "not-an-email", "roles": []}).content.decode()
     assert '<label for="id_email">' in body
     assert 'aria-invalid="true"' in body

@@ -47,7 +47,7 @@ def member(organization):
 
 
 def org_url(name, organization, **kwargs):
-    return reverse(name, kwargs={"organization_id": organization.public_id, **kwargs})
+    return reverse(name, kwargs={"organization_public_id": organization.public_id, **kwargs})
 
 
 def member_url(name, member):

@@ -54,7 +54,7 @@ def admin(client):
 
 @pytest.mark.parametrize("value", NAUGHTY)
 def test_invitation_form(client, admin, value):
-    url = reverse("accounts:user_invite", kwargs={"organization_id": admin.organization.public_id})
+    url = reverse("accounts:user_invite", kwargs={"organization_public_id": admin.organization.public_id})
     before = state()
     response = client.post(url, {"email": value, "roles": [value]})
     assert response.status_code == 400
@@ -68,7 +68,7 @@ def test_roles_form(client, admin, value):
     member = MembershipFactory(organization=admin.organization, roles=[Role.SALES_AGENT])
     url = reverse(
         "accounts:member_roles",
-        kwargs={"organization_id": admin.organization.public_id, "membership_id": member.public_id},
+        kwargs={"organization_public_id": admin.organization.public_id, "membership_id": member.public_id},
     )
     before = state()
     response = client.post(url, {"roles": [value]})
@@ -78,7 +78,7 @@ def test_roles_form(client, admin, value):
 
 @pytest.mark.parametrize("value", NAUGHTY)
 def test_activity_filters(client, admin, value):
-    url = reverse("accounts:activity", kwargs={"organization_id": admin.organization.public_id})
+    url = reverse("accounts:activity", kwargs={"organization_public_id": admin.organization.public_id})
     response = client.get(url, {"date_from": value, "date_to": value, "action": value, "user": value})
     assert response.status_code in (200, 400)
     assert "<script>alert(1)</script>" not in response.content.decode()
@@ -107,13 +107,13 @@ def test_signup_form(client, value):
 
 @pytest.mark.parametrize("value", NAUGHTY)
 def test_page_and_object_parameters(client, admin, value):
-    url = reverse("accounts:users", kwargs={"organization_id": admin.organization.public_id})
+    url = reverse("accounts:users", kwargs={"organization_public_id": admin.organization.public_id})
     assert client.get(url, {"page": value}).status_code == 200
     assert client.get(f"/o/{value[:50]}/settings/users/").status_code == 404
 
 
 def test_invalid_utf8_in_a_form_body(client, admin):
-    url = reverse("accounts:user_invite", kwargs={"organization_id": admin.organization.public_id})
+    url = reverse("accounts:user_invite", kwargs={"organization_public_id": admin.organization.public_id})
     before = state()
     response = client.post(
         url, b"email=%ED%A0%80%FF&roles=sales_agent", content_type="application/x-www-form-urlencoded"

@@ -128,7 +128,7 @@ class FlakyBackend:
 
 @pytest.fixture
 def flaky_smtp(settings):
-    settings.EMAIL_BACKEND = "tests.test_outbox.FlakyBackend"
+    settings.EMAIL_BACKEND = "tests.platform.test_outbox.FlakyBackend"
     settings.OUTBOX_MAX_ATTEMPTS = 3
     settings.OUTBOX_BACKOFF_SECONDS = 10
     return FlakyBackend

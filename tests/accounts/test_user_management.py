@@ -156,7 +156,7 @@ def test_own_roles_error_is_shown_at_the_field(client, organization, admin):
     client.force_login(admin.user)
     url = reverse(
         "accounts:member_roles",
-        kwargs={"organization_id": organization.public_id, "membership_id": admin.public_id},
+        kwargs={"organization_public_id": organization.public_id, "membership_id": admin.public_id},
     )
     response = client.post(url, {"roles": [Role.SALES_AGENT]})
     assert response.status_code == 400
@@ -173,7 +173,7 @@ def test_empty_role_choice_is_refused_in_japanese(client, organization, admin):
     client.force_login(admin.user)
     url = reverse(
         "accounts:member_roles",
-        kwargs={"organization_id": organization.public_id, "membership_id": member.public_id},
+        kwargs={"organization_public_id": organization.public_id, "membership_id": member.public_id},
     )
     response = client.post(url, {"roles": []})
     assert response.status_code == 400
@@ -183,7 +183,7 @@ def test_empty_role_choice_is_refused_in_japanese(client, organization, admin):
 
 def test_users_page_query_count_does_not_grow(client, organization, admin):
     client.force_login(admin.user)
-    url = reverse("accounts:users", kwargs={"organization_id": organization.public_id})
+    url = reverse("accounts:users", kwargs={"organization_public_id": organization.public_id})
     MembershipFactory.create_batch(3, organization=organization, roles=[Role.SALES_AGENT])
     client.get(url)  # the first visit creates the session rows
     with CaptureQueriesContext(connection) as few:

@@ -24,7 +24,7 @@ def admin():
 
 
 def url(admin, name="accounts:activity"):
-    return reverse(name, kwargs={"organization_id": admin.organization.public_id})
+    return reverse(name, kwargs={"organization_public_id": admin.organization.public_id})
 
 
 def event_at(when: str, *, action: str, organization, actor=None):

@@ -28,6 +28,7 @@ from portal.audit.catalogue import action_label
 from portal.audit.models import AuditEvent
 from portal.errors import DomainError
 from portal.mail.models import OutboxEmail
+from tests.accounts.test_races import TRIALS, race
 from tests.factories.accounts import (
     PASSWORD,
     TOTP_SECRET,
@@ -39,7 +40,6 @@ from tests.factories.accounts import (
     UserFactory,
 )
 from tests.factories.mail import OutboxEmailFactory
-from tests.test_races import TRIALS, race
 
 pytestmark = pytest.mark.django_db
 
@@ -510,7 +510,7 @@ def test_authenticators_and_sessions_are_read_only(staff_client, reviewer):
 # Models whose change form saves (through a service, tested above).
 SAVED_THROUGH_A_SERVICE = {Organization}
 # Every admin action on the review site, each calling an audited service (tested above; the outbox's
-# in tests/test_outbox.py).
+# in tests/platform/test_outbox.py).
 ACTIONS = {
     Organization: {"suspend", "reactivate"},
     User: {"deactivate_account", "reactivate_account", "grant_program_staff", "revoke_program_staff"},

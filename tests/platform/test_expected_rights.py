@@ -153,7 +153,7 @@ def test_each_role_opens_exactly_the_expected_pages(client, name, route, callbac
         status=Membership.Status.DEACTIVATED if name == "accounts:member_reactivate" else "active",
     )
     invitation = MembershipInvitationFactory(organization=organization)
-    kwargs = {"organization_id": organization.public_id}
+    kwargs = {"organization_public_id": organization.public_id}
     names = set(re.findall(r"<(?:\w+:)?(\w+)>", route))
     if "membership_id" in names:
         kwargs["membership_id"] = other.public_id
@@ -182,11 +182,11 @@ def test_members_of_a_suspended_organization_cannot_open_it(client):
     MembershipFactory(organization=suspended, user=user, roles=[GA])
     MembershipFactory(organization=active, user=user, roles=[SALES])
     client.force_login(user)
-    url = reverse("accounts:organization_dashboard", kwargs={"organization_id": suspended.public_id})
+    url = reverse("accounts:organization_dashboard", kwargs={"organization_public_id": suspended.public_id})
     assert client.get(url).status_code == 404
     landing = client.get(reverse("dashboard"))
     assert landing["Location"] == reverse(
-        "accounts:organization_dashboard", kwargs={"organization_id": active.public_id}
+        "accounts:organization_dashboard", kwargs={"organization_public_id": active.public_id}
     )
     page = client.get(landing["Location"]).content.decode()
     assert "Active KK" in page

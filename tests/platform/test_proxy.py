@@ -23,7 +23,7 @@ from requests.adapters import HTTPAdapter
 from portal.audit.models import AuditEvent
 from tests.conftest import ROOT, free_port
 from tests.factories.accounts import PASSWORD, UserFactory
-from tests.test_settings import (
+from tests.platform.test_settings import (
     PRODUCTION,
     Gunicorn,
     collect_static,

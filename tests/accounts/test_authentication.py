@@ -126,7 +126,7 @@ def test_dashboard_opens_the_last_organization_and_the_switcher_lists_all(client
     second = MembershipFactory(user=first.user, roles=[Role.GLOBAL_ADMIN])
     client.force_login(first.user)
     second_url = reverse(
-        "accounts:organization_dashboard", kwargs={"organization_id": second.organization.public_id}
+        "accounts:organization_dashboard", kwargs={"organization_public_id": second.organization.public_id}
     )
     page = client.get(second_url)
     body = page.content.decode()

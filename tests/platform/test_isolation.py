@@ -77,7 +77,7 @@ def lacking(organization: Organization, permission: str) -> Membership:
 
 
 def organization_kwargs(route_kwargs: set[str], tenant: Tenant, objects_of: Tenant) -> dict:
-    kwargs = {"organization_id": tenant.organization.public_id}
+    kwargs = {"organization_public_id": tenant.organization.public_id}
     if "membership_id" in route_kwargs:
         kwargs["membership_id"] = objects_of.member.public_id
     if "invitation_id" in route_kwargs:
@@ -161,7 +161,7 @@ def test_organization_routes(client, name, route, callback, method):
     assert snapshot() == before
 
     # B's own organization in the URL, but an object of A: 404.
-    if kwarg_names - {"organization_id"}:
+    if kwarg_names - {"organization_public_id"}:
         url_mixed = reverse(name, kwargs=organization_kwargs(kwarg_names, tenant_b, tenant_a))
         response = request(client, method, url_mixed)
         assert response.status_code == (404 if handles(callback, method) else 405)
