@@ -8,12 +8,12 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.account.internal.flows.login import record_authentication
 from allauth.core import context as allauth_context
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
 from django.utils import translation
 
+from accounts.services.people import email_language
 from portal.branding import program_name_lazy
 from portal.mail import sealing
 from portal.mail.services import email_enqueue_rendered, text_render
@@ -21,15 +21,6 @@ from portal.mail.services import email_enqueue_rendered, text_render
 # What opens something in allauth's emails: a verification or sign-in code, a confirmation or password
 # reset key and the links built from them. Stored sealed in the outbox (portal.mail.sealing).
 SECRET_CONTEXT_KEYS = ("code", "key", "token", "activate_url", "password_reset_url")
-
-
-def language_for_email(address: str) -> str:
-    """The recipient's saved language, else the language of the page that caused the email."""
-    user = get_user_model().objects.filter(email__iexact=address).only("preferred_language").first()
-    if user is not None:
-        return user.preferred_language
-    current = translation.get_language() or settings.LANGUAGE_CODE
-    return current if current in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
 def _site_links(context: dict, request) -> dict:
@@ -83,7 +74,7 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         full_context, secrets = sealing.context_sealed(
             _site_links({**base, **context}, request), SECRET_CONTEXT_KEYS
         )
-        language = language_for_email(email)
+        language = email_language(email)
         with translation.override(language):
             message = self.render_mail(template_prefix, email, full_context)
         html = next(

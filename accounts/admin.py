@@ -316,10 +316,11 @@ class MembershipInvitationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         "roles",
         "status",
         "invited_by",
-        "accepted_by",
+        "decided_by",
         "created_at",
         "expires_at",
         "decided_at",
+        "reason",
     ]
 
 

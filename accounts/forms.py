@@ -5,8 +5,7 @@ from django.core.validators import validate_email
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from accounts.roles import Role
-from portal.audit.catalogue import action_label
+from accounts.roles import Role, roles_for_kind
 
 
 class ProfileForm(forms.ModelForm):
@@ -28,18 +27,26 @@ class RolesField(forms.MultipleChoiceField):
         super().__init__(**kwargs)
 
 
-def _roles_offered(*, can_assign_global_admin: bool) -> list[tuple[str, str]]:
-    """Only a member who may grant Global admin is offered it: any other choice of it always fails."""
-    return [choice for choice in Role.choices if can_assign_global_admin or choice[0] != Role.GLOBAL_ADMIN]
+def _roles_offered(*, kind: str, can_assign_global_admin: bool) -> list[tuple[str, str]]:
+    """The roles of this kind of organization; Global admin only to a member who may grant it (any other
+    choice of it always fails)."""
+    offered = roles_for_kind(kind)
+    return [
+        choice
+        for choice in Role.choices
+        if choice[0] in offered and (can_assign_global_admin or choice[0] != Role.GLOBAL_ADMIN)
+    ]
 
 
 class InvitationForm(forms.Form):
     email = forms.EmailField(label=_("Email address"), max_length=254)
     roles = RolesField()
 
-    def __init__(self, *args, can_assign_global_admin: bool, **kwargs):
+    def __init__(self, *args, kind: str, can_assign_global_admin: bool, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["roles"].choices = _roles_offered(can_assign_global_admin=can_assign_global_admin)
+        self.fields["roles"].choices = _roles_offered(
+            kind=kind, can_assign_global_admin=can_assign_global_admin
+        )
         if can_assign_global_admin:
             self.fields["roles"].help_text = _(
                 "Global admins can do everything, including managing other Global admins."
@@ -52,12 +59,12 @@ class RolesForm(forms.Form):
 
     roles = RolesField()
 
-    def __init__(self, *args, member_roles: list[str], can_assign_global_admin: bool, **kwargs):
+    def __init__(self, *args, kind: str, member_roles: list[str], can_assign_global_admin: bool, **kwargs):
         kwargs.setdefault("initial", {"roles": member_roles})
         super().__init__(*args, **kwargs)
         self.kept_roles = []
         field = self.fields["roles"]
-        field.choices = _roles_offered(can_assign_global_admin=can_assign_global_admin)
+        field.choices = _roles_offered(kind=kind, can_assign_global_admin=can_assign_global_admin)
         if not can_assign_global_admin and Role.GLOBAL_ADMIN in member_roles:
             self.kept_roles = [Role.GLOBAL_ADMIN]
             field.required = False
@@ -77,13 +84,14 @@ class ActivityFilterForm(forms.Form):
     )
     date_to = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
     action = forms.ChoiceField(label=_("Action"), required=False)
-    user = forms.TypedChoiceField(label=_("User"), required=False, coerce=int, empty_value=None)
+    # Typed, not chosen from a list: a list of every member would grow with the organization.
+    user = forms.EmailField(label=_("User's email address"), required=False)
 
-    def __init__(self, *args, actions: list[str], actors: list[tuple[int, str]], **kwargs):
+    def __init__(self, *args, actions: list[tuple[str, str]], **kwargs):
+        """``actions``: the registered (code, label) pairs, from the audit catalogue."""
         super().__init__(*args, **kwargs)
-        labelled = sorted(((a, action_label(a)) for a in actions), key=lambda choice: choice[1])
+        labelled = sorted(actions, key=lambda choice: choice[1])
         self.fields["action"].choices = [("", _("All actions")), *labelled]
-        self.fields["user"].choices = [("", _("All users")), *((str(pk), label) for pk, label in actors)]
 
     def clean(self):
         cleaned = super().clean()

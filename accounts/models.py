@@ -11,6 +11,8 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from accounts.roles import Role, permissions_for
+from portal.invitations.models import LinkInvitation, link_invitation_constraints
+from portal.transitions import status_constraint
 from portal.validators import no_control_characters
 
 
@@ -82,12 +84,15 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.full_name.split(" ")[0] if self.full_name else self.email
 
 
+class DirectoryTenantSource(models.TextChoices):
+    ENTRA = "entra", _("Microsoft Entra ID")
+    BUILTIN = "builtin", _("Built-in directory")
+
+
 class DirectoryTenant(models.Model):
     """A directory tenant (Microsoft Entra ID, or the portal's built-in directory) an organization owns."""
 
-    class Source(models.TextChoices):
-        ENTRA = "entra", _("Microsoft Entra ID")
-        BUILTIN = "builtin", _("Built-in directory")
+    Source = DirectoryTenantSource
 
     tenant_id = models.UUIDField(_("tenant ID"), unique=True)
     name = models.CharField(_("tenant name"), max_length=200)
@@ -101,7 +106,7 @@ class DirectoryTenant(models.Model):
         verbose_name_plural = _("directory tenants")
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(source__in=["entra", "builtin"]), name="tenant_source_valid"
+                condition=models.Q(source__in=DirectoryTenantSource.values), name="tenant_source_valid"
             )
         ]
 
@@ -109,17 +114,22 @@ class DirectoryTenant(models.Model):
         return f"{self.name} ({self.tenant_id})"
 
 
+class OrganizationKind(models.TextChoices):
+    PROVIDER = "provider", _("Indirect provider")
+    RESELLER = "reseller", _("Indirect reseller")
+    CUSTOMER = "customer", _("Customer")
+
+
+class OrganizationStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+
+
 class Organization(models.Model):
     """A tenant of the portal: a provider, a reseller or a customer."""
 
-    class Kind(models.TextChoices):
-        PROVIDER = "provider", _("Indirect provider")
-        RESELLER = "reseller", _("Indirect reseller")
-        CUSTOMER = "customer", _("Customer")
-
-    class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
-        SUSPENDED = "suspended", _("Suspended")
+    Kind = OrganizationKind
+    Status = OrganizationStatus
 
     public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
@@ -150,24 +160,24 @@ class Organization(models.Model):
         ordering = ["legal_name"]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(kind__in=["provider", "reseller", "customer"]),
-                name="organization_kind_valid",
+                condition=models.Q(kind__in=OrganizationKind.values), name="organization_kind_valid"
             ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=["active", "suspended"]), name="organization_status_valid"
-            ),
+            status_constraint("organization", OrganizationStatus),
         ]
 
     def __str__(self) -> str:
         return self.legal_name
 
 
+class MembershipStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    DEACTIVATED = "deactivated", _("Deactivated")
+
+
 class Membership(models.Model):
     """A person in an organization, with a set of roles there."""
 
-    class Status(models.TextChoices):
-        ACTIVE = "active", _("Active")
-        DEACTIVATED = "deactivated", _("Deactivated")
+    Status = MembershipStatus
 
     public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey(
@@ -191,9 +201,7 @@ class Membership(models.Model):
             models.UniqueConstraint(
                 fields=["organization", "user"], name="membership_unique_per_organization"
             ),
-            models.CheckConstraint(
-                condition=models.Q(status__in=["active", "deactivated"]), name="membership_status_valid"
-            ),
+            status_constraint("membership", MembershipStatus),
         ]
 
     def __str__(self) -> str:
@@ -231,66 +239,30 @@ class MembershipRole(models.Model):
         return self.get_role_display()
 
 
-class MembershipInvitation(models.Model):
-    """An invitation to join an organization, sent by email. Only the token's hash is stored."""
+class MembershipInvitation(LinkInvitation):
+    """An invitation to join an organization with a set of roles, bound to a verified email address."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        ACCEPTED = "accepted", _("Accepted")
-        DECLINED = "declined", _("Declined")
-        REVOKED = "revoked", _("Revoked")
-        EXPIRED = "expired", _("Expired")
+    PURPOSE = "membership"
+    AUDIT_PREFIX = "membership_invitation"
+    SCOPE_FIELDS = ("organization",)
 
-    public_id = models.UUIDField(_("public ID"), default=uuid.uuid4, unique=True, editable=False)
+    purpose = models.CharField(_("purpose"), max_length=40, default=PURPOSE, editable=False)
     organization = models.ForeignKey(
         Organization, verbose_name=_("organization"), on_delete=models.CASCADE, related_name="invitations"
     )
-    email = models.EmailField(_("email address"))
     roles = models.JSONField(_("roles"), default=list)
-    token_hash = models.CharField(max_length=64, unique=True)
-    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("invited by"),
-        null=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    accepted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("accepted by"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="+",
-    )
-    created_at = models.DateTimeField(_("sent at"), default=timezone.now)
-    expires_at = models.DateTimeField(_("expires at"))
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("membership invitation")
         verbose_name_plural = _("membership invitations")
         ordering = ["-created_at"]
-        constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=["pending", "accepted", "declined", "revoked", "expired"]),
-                name="membership_invitation_status_valid",
-            ),
-            # One live invitation per person and organization: resending replaces the old one.
-            models.UniqueConstraint(
-                fields=["organization", "email"],
-                condition=models.Q(status="pending"),
-                name="membership_invitation_one_pending",
-            ),
-        ]
+        # One live invitation per person and organization: resending replaces the old one.
+        constraints = link_invitation_constraints(
+            "membership_invitation", purpose="membership", scope=["organization"]
+        )
 
     def __str__(self) -> str:
         return f"{self.email} → {self.organization}"
-
-    @property
-    def is_expired(self) -> bool:
-        return self.expires_at <= timezone.now()
 
     def get_roles_display(self) -> list[str]:
         labels = dict(Role.choices)

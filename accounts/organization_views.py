@@ -7,9 +7,7 @@ permission from the access policy table.
 import csv
 import json
 
-from django.conf import settings
 from django.contrib import messages
-from django.core.paginator import Paginator
 from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -20,8 +18,9 @@ from accounts.forms import ActivityFilterForm, InvitationForm, RolesForm
 from accounts.models import Membership, MembershipInvitation
 from accounts.roles import Permission, Role
 from accounts.scoping import OrganizationView
+from portal.audit.catalogue import action_choices, action_label
 from portal.errors import DomainError, form_add_domain_error
-from portal.ratelimit import rate_limit_hit
+from portal.lists import keyset_page
 
 
 class OrganizationDashboardView(OrganizationView):
@@ -64,9 +63,19 @@ class SettingsView(OrganizationView):
 
 class UsersView(OrganizationView):
     def get(self, request):
-        members = Paginator(selectors.organization_members(organization=self.organization), 50)
-        page = members.get_page(request.GET.get("page"))
-        invitations = selectors.organization_invitations_pending(organization=self.organization)
+        # Two keyset lists on one page, each with its own cursor; each link keeps the other's.
+        page = keyset_page(
+            selectors.organization_members(organization=self.organization),
+            ordering=selectors.MEMBERS_ORDERING,
+            query=request.GET,
+        )
+        invitations = keyset_page(
+            selectors.organization_invitations_pending(organization=self.organization),
+            ordering=selectors.INVITATIONS_ORDERING,
+            query=request.GET,
+            size=selectors.INVITATIONS_PAGE_SIZE,
+            prefix="invitations_",
+        )
         context = self.get_context_data(
             page=page,
             invitations=invitations,
@@ -82,18 +91,13 @@ class UserInviteView(OrganizationView):
 
     def _form(self, data=None):
         return InvitationForm(
-            data, can_assign_global_admin=self.membership.can(Permission.GLOBAL_ADMIN_ASSIGN)
+            data,
+            kind=self.organization.kind,
+            can_assign_global_admin=self.membership.can(Permission.GLOBAL_ADMIN_ASSIGN),
         )
 
     def post(self, request):
         form = self._form(request.POST)
-        if form.is_valid() and not rate_limit_hit(
-            scope="membership_invitations",
-            key=str(self.organization.pk),
-            limit=settings.INVITATIONS_PER_HOUR,
-            window_seconds=3600,
-        ):
-            form.add_error(None, _("Too many invitations were sent in the last hour. Try again later."))
         if form.is_valid():
             try:
                 invitation, _token = services.membership_invitation_create(
@@ -131,6 +135,7 @@ class MemberView(OrganizationView):
     def _form(self, member: Membership, data=None) -> RolesForm:
         return RolesForm(
             data,
+            kind=self.organization.kind,
             member_roles=member.role_names,
             can_assign_global_admin=self.membership.can(Permission.GLOBAL_ADMIN_ASSIGN),
         )
@@ -283,28 +288,36 @@ class InvitationResendView(OrganizationView):
 class _ActivityFilterMixin:
     def filtered_events(self, request):
         """The filter form and the events it selects; invalid filters select nothing (None)."""
-        form = ActivityFilterForm(
-            request.GET or None,
-            actions=selectors.activity_actions(organization=self.organization),
-            actors=selectors.activity_actors(organization=self.organization),
-        )
+        # The choices come from the action catalogue, in memory: nothing here reads the audit rows.
+        form = ActivityFilterForm(request.GET or None, actions=action_choices())
         filters = {}
         if form.is_bound:
             if not form.is_valid():
                 return form, None
+            actor_id = None
+            if form.cleaned_data["user"]:
+                actor_id = selectors.activity_actor_id(
+                    organization=self.organization, email=form.cleaned_data["user"]
+                )
+                if actor_id is None:
+                    form.add_error("user", _("No member of this organization has this email address."))
+                    return form, None
             filters = {
                 "date_from": form.cleaned_data["date_from"],
                 "date_to": form.cleaned_data["date_to"],
                 "action": form.cleaned_data["action"],
-                "actor_id": form.cleaned_data["user"],
+                "actor_id": actor_id,
             }
         return form, selectors.activity_events(organization=self.organization, **filters)
 
     def render_activity(self, request, form, events):
         """The log page; with invalid filters it lists nothing and says what to correct (400)."""
-        page = Paginator(events, 50).get_page(request.GET.get("page")) if events is not None else None
-        query = request.GET.copy()
-        query.pop("page", None)
+        page = None
+        if events is not None:
+            page = keyset_page(events, ordering=selectors.ACTIVITY_ORDERING, query=request.GET)
+        query = request.GET.copy()  # the filters, for the export link: without this page's cursor
+        query.pop("after", None)
+        query.pop("before", None)
         context = self.get_context_data(
             form=form,
             page=page,
@@ -321,8 +334,15 @@ class ActivityView(_ActivityFilterMixin, OrganizationView):
 
 
 class _Echo:
+    """A file for csv.writer that hands each line back instead of storing it."""
+
     def write(self, value):
         return value
+
+
+#: Rows per fetch from the export's server-side cursor, and CSV lines per chunk sent to the client.
+EXPORT_FETCH_ROWS = 2000
+EXPORT_LINES_PER_CHUNK = 500
 
 
 def csv_safe(value) -> str:
@@ -352,25 +372,25 @@ class ActivityExportView(_ActivityFilterMixin, OrganizationView):
             "time_utc", "action", "action_label", "actor", "target_type", "target",
             "request_id", "ip", "before", "after",
         ]  # fmt: skip
+        columns = events.values_list(
+            "occurred_at", "action", "actor_label", "target_type", "target_label", "request_id", "ip",
+            "before", "after",
+        )  # fmt: skip
 
         def rows():
+            # The header goes out before the query runs. Then a server-side cursor (PostgreSQL) walks the
+            # index in its own order, EXPORT_FETCH_ROWS rows per round trip: the whole log is never in
+            # memory, never counted, never sorted.
             yield BYTE_ORDER_MARK + writer.writerow(header)
-            for event in events.iterator(chunk_size=500):
-                yield writer.writerow(
-                    csv_safe(value)
-                    for value in (
-                        event.occurred_at.isoformat(),
-                        event.action,
-                        event.action_label,
-                        event.actor_label,
-                        event.target_type,
-                        event.target_label,
-                        event.request_id,
-                        event.ip,
-                        event.before,
-                        event.after,
-                    )
-                )
+            lines = []
+            for occurred_at, action, *rest in columns.iterator(chunk_size=EXPORT_FETCH_ROWS):
+                values = (occurred_at.isoformat(), action, action_label(action), *rest)
+                lines.append(writer.writerow(csv_safe(value) for value in values))
+                if len(lines) == EXPORT_LINES_PER_CHUNK:
+                    yield "".join(lines)
+                    lines = []
+            if lines:
+                yield "".join(lines)
 
         response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
         filename = f"activity-{self.organization.public_id}.csv"

@@ -74,3 +74,17 @@ def permissions_for(roles) -> frozenset[str]:
     for role in roles:
         granted |= ROLE_PERMISSIONS.get(role, frozenset())
     return frozenset(granted)
+
+
+#: The roles offered to each kind of organization. Agents act for a partner's customers, and the
+#: Account admin keeps a partner's program profile: a customer organization has neither.
+ROLES_BY_KIND: dict[str, tuple[str, ...]] = {
+    "provider": tuple(Role.values),
+    "reseller": tuple(Role.values),
+    "customer": (Role.GLOBAL_ADMIN, Role.USER_MANAGEMENT_ADMIN, Role.BILLING_ADMIN),
+}
+
+
+def roles_for_kind(kind: str) -> tuple[str, ...]:
+    """The roles an organization of this kind may give its members, in catalogue order."""
+    return ROLES_BY_KIND[kind]

@@ -38,10 +38,7 @@ organization_patterns = [
 
 namespaced = [
     path("welcome/", views.no_organization, name="no_organization"),
-    path("invitations/membership/", views.invitation, name="invitation"),
-    path("invitations/membership/accept/", views.invitation_accept, name="invitation_accept"),
-    path("invitations/membership/decline/", views.invitation_decline, name="invitation_decline"),
-    path("invitations/membership/<str:token>/", views.invitation_landing, name="invitation_landing"),
+    *views.membership_invitation_flow.urls(),
     path("o/<uuid:organization_public_id>/", include(organization_patterns)),
 ]
 

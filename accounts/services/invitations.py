@@ -1,41 +1,33 @@
-"""Invitations to join an organization: a 256-bit link, stored as a hash, single use, expiring,
-bound to the invited address, revocable."""
+"""Invitations to join an organization, on the platform's link invitations (portal.invitations): a
+256-bit link stored as a hash, single use, expiring, bound to the invited (verified) address,
+revocable; accepting grants exactly the invited roles while the sender may still grant them."""
 
 from collections.abc import Iterable
 from datetime import timedelta
 
-from allauth.account.models import EmailAddress
-from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, MembershipInvitation, Organization, User
 from accounts.roles import Permission, Role
 from accounts.services.memberships import (
-    _clean_roles,
-    _current_actor,
-    _lock_organization,
-    _membership_create,
-    _require_global_admin_rights,
+    acting_member_refresh,
+    global_admin_rights_require,
+    membership_create,
+    organization_lock,
+    roles_clean,
 )
-from accounts.services.people import canonical_email
-from portal.audit.services import audit_record
-from portal.errors import DomainError, InvalidTransition
+from accounts.services.people import canonical_email, email_language
+from portal.errors import DomainError
+from portal.invitations import services as links
+from portal.invitations.binding import InvitationUnusable
 from portal.mail.services import email_enqueue
-from portal.tokens import token_hash, token_new
 
 INVITATION_LIFETIME = timedelta(days=7)
 
 
 def invitation_link(raw_token: str) -> str:
-    """Built from SITE_URL, never from the request's Host header."""
-    return f"{settings.SITE_URL}/invitations/membership/{raw_token}/"
-
-
-def _language_for(email: str, fallback: str) -> str:
-    user = User.objects.filter(email__iexact=email).only("preferred_language").first()
-    return user.preferred_language if user else fallback
+    return links.invitation_link(MembershipInvitation.PURPOSE, raw_token)
 
 
 @transaction.atomic
@@ -43,11 +35,11 @@ def membership_invitation_create(
     *, organization: Organization, email: str, roles: Iterable[str], by: Membership
 ) -> tuple[MembershipInvitation, str]:
     """Invite a person by email; a pending invitation to the same address is replaced."""
-    organization = _lock_organization(organization)
-    by = _current_actor(by, organization)
+    organization = organization_lock(organization)
+    by = acting_member_refresh(by, organization)
     email = canonical_email(email)
-    chosen = _clean_roles(roles)
-    _require_global_admin_rights(actor_membership=by, before=set(), after=set(chosen))
+    chosen = roles_clean(roles, kind=organization.kind)
+    global_admin_rights_require(actor_membership=by, before=set(), after=set(chosen))
     existing = Membership.objects.filter(organization=organization, user__email__iexact=email).first()
     if existing is not None and existing.status == Membership.Status.ACTIVE:
         raise DomainError(
@@ -63,25 +55,15 @@ def membership_invitation_create(
             code="member_deactivated",
             field="email",
         )
-    for previous in MembershipInvitation.objects.select_for_update().filter(
-        organization=organization, email=email, status=MembershipInvitation.Status.PENDING
-    ):
-        _invitation_close(previous, MembershipInvitation.Status.REVOKED, actor=by.user, action="superseded")
-    raw_token, hashed = token_new()
-    invitation = MembershipInvitation.objects.create(
-        organization=organization,
+    invitation, raw_token = links.link_invitation_issue(
+        MembershipInvitation,
+        scope={"organization": organization},
         email=email,
-        roles=chosen,
-        token_hash=hashed,
         invited_by=by.user,
-        expires_at=timezone.now() + INVITATION_LIFETIME,
-    )
-    audit_record(
-        action="membership_invitation.sent",
-        actor=by.user,
-        organization=organization,
-        target=invitation,
-        after={"email": email, "roles": chosen, "expires_at": invitation.expires_at.isoformat()},
+        rate_limit_key=str(organization.pk),
+        lifetime=INVITATION_LIFETIME,
+        audit_after={"roles": chosen},
+        roles=chosen,
     )
     email_enqueue(
         to=email,
@@ -93,7 +75,7 @@ def membership_invitation_create(
             "link": invitation_link(raw_token),
             "expires_at": invitation.expires_at,
         },
-        language=_language_for(email, by.user.preferred_language),
+        language=email_language(email, fallback=by.user.preferred_language),
         secrets=("link",),
         organization_id=organization.pk,
         dedupe_key=f"membership_invitation:{invitation.pk}:sent",
@@ -101,51 +83,15 @@ def membership_invitation_create(
     return invitation, raw_token
 
 
-def _invitation_close(invitation: MembershipInvitation, status: str, *, actor, action: str) -> bool:
-    """pending → status, compare-and-swap; returns whether this call made the change."""
-    changed = MembershipInvitation.objects.filter(
-        pk=invitation.pk, status=MembershipInvitation.Status.PENDING
-    ).update(status=status, decided_at=timezone.now())
-    if changed:
-        audit_record(
-            action=f"membership_invitation.{action}",
-            actor=actor,
-            organization_id=invitation.organization_id,
-            target=invitation,
-            before={"status": MembershipInvitation.Status.PENDING},
-            after={"status": status},
-        )
-    return bool(changed)
-
-
 @transaction.atomic
 def membership_invitation_revoke(*, invitation: MembershipInvitation, by: Membership) -> None:
-    by = _current_actor(by, _lock_organization(invitation.organization))
-    if not _invitation_close(
-        invitation, MembershipInvitation.Status.REVOKED, actor=by.user, action="revoked"
-    ):
-        invitation.refresh_from_db(fields=["status"])
-        raise InvalidTransition(invitation.get_status_display(), MembershipInvitation.Status.REVOKED)
-
-
-class InvitationUnusable(DomainError):
-    """The link is unknown, used, revoked, expired or meant for someone else."""
+    by = acting_member_refresh(by, organization_lock(invitation.organization))
+    links.link_invitation_revoke(invitation, by=by.user)
 
 
 def membership_invitation_lookup(raw_token: str) -> MembershipInvitation:
     """What a link points to, for the page that shows it (no state changes)."""
-    invitation = (
-        MembershipInvitation.objects.select_related("organization", "invited_by")
-        .filter(token_hash=token_hash(raw_token))
-        .first()
-    )
-    if invitation is None:
-        raise InvitationUnusable(_("This invitation link is not valid."), code="invitation_unknown")
-    return invitation
-
-
-def _user_owns_email(user: User, email: str) -> bool:
-    return EmailAddress.objects.filter(user=user, email__iexact=email, verified=True).exists()
+    return links.link_invitation_lookup(MembershipInvitation, raw_token)
 
 
 def _inviter_may_still_grant(invitation: MembershipInvitation) -> bool:
@@ -172,20 +118,7 @@ def membership_invitation_check(
 ) -> None:
     """Raise InvitationUnusable unless this user may accept (or, with ``to_accept=False``, decline)
     this invitation now."""
-    if invitation.status == MembershipInvitation.Status.PENDING and invitation.is_expired:
-        raise InvitationUnusable(
-            _("This invitation has expired. Ask for a new one."), code="invitation_expired"
-        )
-    if invitation.status != MembershipInvitation.Status.PENDING:
-        raise InvitationUnusable(
-            _("This invitation was already used or withdrawn."), code="invitation_closed"
-        )
-    if not _user_owns_email(user, invitation.email):
-        raise InvitationUnusable(
-            _("This invitation is for %(email)s. Sign in with that address to accept it.")
-            % {"email": invitation.email},
-            code="invitation_wrong_email",
-        )
+    links.link_invitation_check(invitation, user)
     if not to_accept:
         return
     existing = Membership.objects.filter(organization_id=invitation.organization_id, user=user).first()
@@ -214,26 +147,12 @@ def membership_invitation_accept(*, invitation: MembershipInvitation, user: User
     """Join the organization with exactly the invited roles; the link works once, for its own address,
     before it expires, and only while its sender may still grant those roles."""
     # Lock order everywhere: organization, then its invitations and memberships.
-    organization = _lock_organization(invitation.organization)
+    organization = organization_lock(invitation.organization)
     invitation.refresh_from_db()
     membership_invitation_check(invitation, user)
-    accepted = MembershipInvitation.objects.filter(
-        pk=invitation.pk, status=MembershipInvitation.Status.PENDING, expires_at__gt=timezone.now()
-    ).update(status=MembershipInvitation.Status.ACCEPTED, accepted_by=user, decided_at=timezone.now())
-    if accepted != 1:
-        raise InvitationUnusable(
-            _("This invitation was already used or withdrawn."), code="invitation_closed"
-        )
     inviter = invitation.invited_by.email if invitation.invited_by else None
-    audit_record(
-        action="membership_invitation.accepted",
-        actor=user,
-        organization=organization,
-        target=invitation,
-        before={"status": MembershipInvitation.Status.PENDING},
-        after={"status": MembershipInvitation.Status.ACCEPTED, "invited_by": inviter},
-    )
-    return _membership_create(
+    links.link_invitation_consume(invitation, user=user, audit_after={"invited_by": inviter})
+    return membership_create(
         organization=organization,
         user=user,
         roles=list(invitation.roles),
@@ -244,26 +163,13 @@ def membership_invitation_accept(*, invitation: MembershipInvitation, user: User
 
 @transaction.atomic
 def membership_invitation_decline(*, invitation: MembershipInvitation, user: User) -> MembershipInvitation:
-    _lock_organization(invitation.organization)
+    organization_lock(invitation.organization)
     invitation.refresh_from_db()
     membership_invitation_check(invitation, user, to_accept=False)
-    if not _invitation_close(invitation, MembershipInvitation.Status.DECLINED, actor=user, action="declined"):
-        raise InvitationUnusable(
-            _("This invitation was already used or withdrawn."), code="invitation_closed"
-        )
+    links.link_invitation_decline(invitation, user=user)
     return invitation
 
 
 def membership_invitations_expire_due(*, limit: int = 500) -> int:
     """pending → expired for invitations past their date (beat job; safe to run again)."""
-    expired = 0
-    due = MembershipInvitation.objects.filter(
-        status=MembershipInvitation.Status.PENDING, expires_at__lte=timezone.now()
-    ).values_list("pk", flat=True)[:limit]
-    for invitation in MembershipInvitation.objects.filter(pk__in=list(due)):
-        with transaction.atomic():
-            if _invitation_close(
-                invitation, MembershipInvitation.Status.EXPIRED, actor=None, action="expired"
-            ):
-                expired += 1
-    return expired
+    return links.link_invitations_expire_due(MembershipInvitation, limit=limit)

@@ -11,10 +11,12 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import DirectoryTenant, Membership, MembershipRole, Organization, User
-from accounts.roles import Permission, Role
+from accounts.roles import Permission, Role, roles_for_kind
 from accounts.services.people import name_check
+from accounts.transitions import MEMBERSHIP_STATUS
 from portal.audit.services import audit_record
-from portal.errors import DomainError, InvalidTransition
+from portal.errors import DomainError
+from portal.transitions import transition_apply
 
 
 @transaction.atomic
@@ -40,16 +42,18 @@ def organization_create(
         target=organization,
         after={"kind": kind, "legal_name": legal_name, "country": country},
     )
-    _membership_create(organization=organization, user=global_admin, roles=[Role.GLOBAL_ADMIN], by=by)
+    membership_create(organization=organization, user=global_admin, roles=[Role.GLOBAL_ADMIN], by=by)
     return organization
 
 
-def _lock_organization(organization: Organization) -> Organization:
+def organization_lock(organization: Organization) -> Organization:
+    """Lock the organization row: every change to its members and invitations is serialised here."""
     return Organization.objects.select_for_update().get(pk=organization.pk)
 
 
-def _current_actor(by: Membership, organization: Organization) -> Membership:
-    """Re-read the actor's membership inside the transaction: rights removed a moment ago are gone."""
+def acting_member_refresh(by: Membership, organization: Organization) -> Membership:
+    """Re-read the actor's membership inside the transaction (after ``organization_lock``): rights
+    removed a moment ago are gone. Refused unless the actor may still manage users."""
     actor = (
         Membership.objects.select_related("user")
         .prefetch_related("roles")
@@ -63,17 +67,25 @@ def _current_actor(by: Membership, organization: Organization) -> Membership:
     return actor
 
 
-def _clean_roles(roles: Iterable[str]) -> list[str]:
+def roles_clean(roles: Iterable[str], *, kind: str) -> list[str]:
+    """The chosen roles in catalogue order; refused when empty, unknown or not offered to this kind of
+    organization (a customer has no agents)."""
     chosen = [role for role in Role.values if role in set(roles)]
     if not chosen:
         raise DomainError(_("Choose at least one role."), code="roles_required", field="roles")
     unknown = set(roles) - set(Role.values)
     if unknown:
         raise DomainError(_("Unknown role."), code="roles_unknown", field="roles")
+    if set(chosen) - set(roles_for_kind(kind)):
+        raise DomainError(
+            _("This role is not offered to this kind of organization."),
+            code="role_not_offered",
+            field="roles",
+        )
     return chosen
 
 
-def _require_global_admin_rights(*, actor_membership: Membership | None, before: set, after: set) -> None:
+def global_admin_rights_require(*, actor_membership: Membership | None, before: set, after: set) -> None:
     touches_global_admin = (Role.GLOBAL_ADMIN in before) != (Role.GLOBAL_ADMIN in after)
     if touches_global_admin and (
         actor_membership is None or not actor_membership.can(Permission.GLOBAL_ADMIN_ASSIGN)
@@ -115,7 +127,7 @@ def _guard_last_global_admin(membership: Membership) -> None:
         )
 
 
-def _membership_create(
+def membership_create(
     *, organization: Organization, user: User, roles: list[str], by, audit_extra: dict | None = None
 ) -> Membership:
     """A new membership with exactly these roles. Never reuses an existing one: a deactivated member
@@ -141,15 +153,15 @@ def _membership_create(
 @transaction.atomic
 def membership_roles_change(*, membership: Membership, roles: Iterable[str], by: Membership) -> Membership:
     """Set a member's roles; the last active Global admin cannot be demoted."""
-    organization = _lock_organization(membership.organization)
-    by = _current_actor(by, organization)
+    organization = organization_lock(membership.organization)
+    by = acting_member_refresh(by, organization)
     membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=organization)
     _refuse_self(
         membership, by, _("You cannot change your own roles. Ask another admin of the organization.")
     )
-    chosen = _clean_roles(roles)
+    chosen = roles_clean(roles, kind=organization.kind)
     before = set(membership.role_names)
-    _require_global_admin_rights(actor_membership=by, before=before, after=set(chosen))
+    global_admin_rights_require(actor_membership=by, before=before, after=set(chosen))
     if Role.GLOBAL_ADMIN in before and Role.GLOBAL_ADMIN not in chosen:
         _guard_last_global_admin(membership)
     if before == set(chosen):
@@ -169,33 +181,29 @@ def membership_roles_change(*, membership: Membership, roles: Iterable[str], by:
 
 
 def _membership_status_set(*, membership: Membership, by: Membership, status: str, action: str) -> Membership:
-    organization = _lock_organization(membership.organization)
-    by = _current_actor(by, organization)
+    organization = organization_lock(membership.organization)
+    by = acting_member_refresh(by, organization)
     membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=organization)
     _refuse_self(
         membership,
         by,
         _("You cannot deactivate or reactivate yourself. To leave the organization, use Leave organization."),
     )
-    if membership.status == status:
-        raise InvalidTransition(membership.get_status_display(), status)
+    MEMBERSHIP_STATUS.check(membership.status, status)
     roles = set(membership.role_names)
     # Switching a Global admin on or off is the same act as granting or removing the role.
     if status == Membership.Status.ACTIVE:
-        _require_global_admin_rights(actor_membership=by, before=roles - {Role.GLOBAL_ADMIN}, after=roles)
+        global_admin_rights_require(actor_membership=by, before=roles - {Role.GLOBAL_ADMIN}, after=roles)
     else:
-        _require_global_admin_rights(actor_membership=by, before=roles, after=roles - {Role.GLOBAL_ADMIN})
+        global_admin_rights_require(actor_membership=by, before=roles, after=roles - {Role.GLOBAL_ADMIN})
         _guard_last_global_admin(membership)
-    before = membership.status
-    membership.status = status
-    membership.save(update_fields=["status"])
-    audit_record(
+    membership = transition_apply(
+        membership,
+        status,
+        transitions=MEMBERSHIP_STATUS,
         action=action,
         actor=by.user,
-        organization=organization,
-        target=membership,
-        before={"status": before},
-        after={"status": status},
+        organization_id=organization.pk,
     )
     return membership
 
@@ -218,8 +226,8 @@ def membership_reactivate(*, membership: Membership, by: Membership) -> Membersh
 @transaction.atomic
 def membership_remove(*, membership: Membership, by: Membership) -> None:
     """Remove a person from the organization (their account stays); never the last Global admin."""
-    organization = _lock_organization(membership.organization)
-    by = _current_actor(by, organization)
+    organization = organization_lock(membership.organization)
+    by = acting_member_refresh(by, organization)
     membership = (
         Membership.objects.select_for_update()
         .select_related("user")
@@ -230,7 +238,7 @@ def membership_remove(*, membership: Membership, by: Membership) -> None:
         raise DomainError(_("This person is no longer a member."), code="membership_gone")
     _refuse_self(membership, by, _("To leave the organization yourself, use Leave organization."))
     roles = membership.role_names
-    _require_global_admin_rights(actor_membership=by, before=set(roles), after=set())
+    global_admin_rights_require(actor_membership=by, before=set(roles), after=set())
     _guard_last_global_admin(membership)
     audit_record(
         action="membership.removed",
@@ -245,7 +253,7 @@ def membership_remove(*, membership: Membership, by: Membership) -> None:
 @transaction.atomic
 def membership_leave(*, membership: Membership) -> None:
     """A member leaves the organization of their own accord; the last active Global admin cannot."""
-    organization = _lock_organization(membership.organization)
+    organization = organization_lock(membership.organization)
     membership = (
         Membership.objects.select_for_update()
         .select_related("user")

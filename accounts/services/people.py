@@ -1,7 +1,9 @@
 """Every write to a person's own account settings."""
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import translation
 
 from accounts.models import User
 from portal.audit.services import audit_record
@@ -15,6 +17,16 @@ def name_check(value: str, *, field: str) -> None:
         no_control_characters(value)
     except ValidationError as error:
         raise DomainError(error.messages[0], code="control_characters", field=field) from error
+
+
+def email_language(address: str, *, fallback: str | None = None) -> str:
+    """The language of emails to this address: its owner's saved language; for an address nobody owns
+    yet, ``fallback`` (the sender's language), else the language of the current page."""
+    user = User.objects.filter(email__iexact=address).only("preferred_language").first()
+    if user is not None:
+        return user.preferred_language
+    current = fallback or translation.get_language() or settings.LANGUAGE_CODE
+    return current if current in dict(settings.LANGUAGES) else settings.LANGUAGE_CODE
 
 
 def canonical_email(address: str) -> str:

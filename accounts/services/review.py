@@ -14,8 +14,10 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization, User
+from accounts.transitions import ORGANIZATION_STATUS
 from portal.audit.services import audit_record
-from portal.errors import DomainError
+from portal.errors import DomainError, InvalidTransition
+from portal.transitions import transition_apply
 
 # Registered in AccountsConfig.ready, so that the activity log and the review site name these actions.
 REVIEW_ACTION_LABELS = {
@@ -26,11 +28,6 @@ REVIEW_ACTION_LABELS = {
     "user.reactivated": _("Account reactivated"),
     "user.staff_granted": _("Program staff access granted"),
     "user.staff_revoked": _("Program staff access revoked"),
-}
-
-ORGANIZATION_STATUS_TRANSITIONS = {
-    Organization.Status.ACTIVE: {Organization.Status.SUSPENDED},
-    Organization.Status.SUSPENDED: {Organization.Status.ACTIVE},
 }
 
 # The legal business profile and the customer-support contact. Kind, country, directory tenant and
@@ -54,21 +51,19 @@ ORGANIZATION_DETAIL_FIELDS = (
 def _organization_status_set(
     *, organization: Organization, status: str, by: User, action: str, unchanged_message
 ) -> Organization:
-    organization = Organization.objects.select_for_update().get(pk=organization.pk)
-    if status not in ORGANIZATION_STATUS_TRANSITIONS[organization.status]:
-        raise DomainError(unchanged_message % {"name": organization.legal_name}, code="invalid_transition")
-    before = organization.status
-    organization.status = status
-    organization.save(update_fields=["status"])
-    audit_record(
-        action=action,
-        actor=by,
-        organization=organization,
-        target=organization,
-        before={"status": before},
-        after={"status": status},
-    )
-    return organization
+    try:
+        return transition_apply(
+            organization,
+            status,
+            transitions=ORGANIZATION_STATUS,
+            action=action,
+            actor=by,
+            organization_id=organization.pk,
+        )
+    except InvalidTransition as error:
+        raise DomainError(
+            unchanged_message % {"name": organization.legal_name}, code="invalid_transition"
+        ) from error
 
 
 @transaction.atomic

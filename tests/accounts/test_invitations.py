@@ -103,7 +103,7 @@ def test_accept_as_the_invited_person(client, admin):
     assert membership.role_names == [Role.SALES_AGENT]
     invitation.refresh_from_db()
     assert invitation.status == MembershipInvitation.Status.ACCEPTED
-    assert invitation.accepted_by == ann
+    assert invitation.decided_by == ann
     assert AuditEvent.objects.filter(action="membership_invitation.accepted").count() == 1
     assert (
         AuditEvent.objects.filter(action="membership.created", organization_id=admin.organization_id).count()

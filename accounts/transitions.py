@@ -1,0 +1,23 @@
+"""The state machines of accounts: which status moves each table allows (portal.transitions applies them).
+
+Membership invitations use the platform's ``LINK_INVITATION_STATUS``.
+"""
+
+from accounts.models import MembershipStatus, OrganizationStatus
+from portal.transitions import Transitions
+
+ORGANIZATION_STATUS = Transitions(
+    OrganizationStatus,
+    {
+        OrganizationStatus.ACTIVE: {OrganizationStatus.SUSPENDED},
+        OrganizationStatus.SUSPENDED: {OrganizationStatus.ACTIVE},
+    },
+)
+
+MEMBERSHIP_STATUS = Transitions(
+    MembershipStatus,
+    {
+        MembershipStatus.ACTIVE: {MembershipStatus.DEACTIVATED},
+        MembershipStatus.DEACTIVATED: {MembershipStatus.ACTIVE},
+    },
+)

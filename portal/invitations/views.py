@@ -1,0 +1,131 @@
+"""The landing flow every emailed invitation link goes through.
+
+1. ``/invitations/<purpose>/<token>/``: the token is looked up once, the invitation's public id goes
+   into the (server-side) session and the browser moves on to a URL without the token (no referrer).
+2. ``/invitations/<purpose>/`` (GET): shows what the invitation asks and grants; changes nothing.
+3. ``…/accept/`` and ``…/decline/`` (POST, signed in): act, then forget the invitation.
+
+An app subclasses ``InvitationFlow`` for its invitation model (its template, its checks, what accepting
+and declining do) and includes ``flow.urls()`` in its URLconf; the route names are
+``<prefix>_landing``, ``<prefix>``, ``<prefix>_accept`` and ``<prefix>_decline``.
+"""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import path, reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from portal.invitations.binding import InvitationUnusable
+from portal.invitations.models import LinkInvitation
+from portal.invitations.services import link_invitation_check, link_invitation_lookup
+
+
+class InvitationFlow:
+    model: type[LinkInvitation]
+    template_name: str
+    #: the app's URL namespace and the prefix of the four route names
+    namespace: str
+    name_prefix: str = "invitation"
+
+    @property
+    def session_key(self) -> str:
+        return f"link_invitation:{self.model.PURPOSE}"
+
+    def url_name(self, step: str = "") -> str:
+        return f"{self.namespace}:{self.name_prefix}{'_' + step if step else ''}"
+
+    # --- what an app decides ------------------------------------------------------------------------
+
+    def queryset(self):
+        return self.model.objects.select_related("invited_by")
+
+    def check(self, invitation: LinkInvitation, user, *, to_accept: bool = True) -> None:
+        """Raise InvitationUnusable unless ``user`` may accept (or decline) now; apps add their rules."""
+        link_invitation_check(invitation, user)
+
+    def accept(self, request, invitation: LinkInvitation) -> HttpResponse:
+        raise NotImplementedError
+
+    def decline(self, request, invitation: LinkInvitation) -> HttpResponse:
+        raise NotImplementedError
+
+    def context(self, request, invitation: LinkInvitation | None) -> dict:
+        return {}
+
+    # --- the flow ------------------------------------------------------------------------------------
+
+    def invitation_from_session(self, request) -> LinkInvitation | None:
+        public_id = request.session.get(self.session_key)
+        if not public_id:
+            return None
+        return self.queryset().filter(public_id=public_id).first()
+
+    def forget(self, request) -> None:
+        request.session.pop(self.session_key, None)
+
+    def landing(self, request, token):
+        """The link in the email: remember which invitation it opens and move to a URL without the token."""
+        try:
+            invitation = link_invitation_lookup(self.model, token)
+        except InvitationUnusable:
+            request.session[self.session_key] = ""
+        else:
+            request.session[self.session_key] = str(invitation.public_id)
+        response = redirect(self.url_name())
+        response["Referrer-Policy"] = "no-referrer"
+        return response
+
+    def show(self, request):
+        """What the invitation grants; only the POST buttons change anything."""
+        invitation = self.invitation_from_session(request)
+        problem = None
+        if invitation is None:
+            problem = _("This invitation link is not valid.")
+        elif request.user.is_authenticated:
+            try:
+                self.check(invitation, request.user)
+            except InvitationUnusable as error:
+                problem = error.message
+        elif not invitation.is_pending or invitation.is_expired:
+            problem = _("This invitation has expired or was already used or withdrawn.")
+        context = {
+            "invitation": invitation,
+            "problem": problem,
+            "next": reverse(self.url_name()),
+            "accept_url": reverse(self.url_name("accept")),
+            "decline_url": reverse(self.url_name("decline")),
+            **self.context(request, invitation),
+        }
+        status = 200 if problem is None else 410 if invitation is not None else 404
+        # No "no-referrer" here: the token is already out of this URL, and with it browsers send
+        # "Origin: null" on the Accept form, which CSRF protection rightly refuses.
+        return render(request, self.template_name, context, status=status)
+
+    def _act(self, request, action):
+        invitation = self.invitation_from_session(request)
+        if invitation is None:
+            return redirect(self.url_name())
+        try:
+            response = action(request, invitation)
+        except InvitationUnusable as error:
+            messages.error(request, error.message)
+            return redirect(self.url_name())
+        self.forget(request)
+        return response
+
+    def urls(self) -> list:
+        landing = require_GET(login_not_required(never_cache(self.landing)))
+        show = require_GET(login_not_required(never_cache(self.show)))
+        accept = require_POST(lambda request: self._act(request, self.accept))
+        decline = require_POST(lambda request: self._act(request, self.decline))
+        purpose, prefix = self.model.PURPOSE, self.name_prefix
+        return [
+            path(f"invitations/{purpose}/", show, name=prefix),
+            path(f"invitations/{purpose}/accept/", accept, name=f"{prefix}_accept"),
+            path(f"invitations/{purpose}/decline/", decline, name=f"{prefix}_decline"),
+            path(f"invitations/{purpose}/<str:token>/", landing, name=f"{prefix}_landing"),
+        ]
