@@ -8,8 +8,11 @@ class AccountsConfig(AppConfig):
 
     def ready(self):
         from accounts.audit_actions import ACTION_LABELS
+        from accounts.pages import PAGES
         from accounts.services.review import REVIEW_ACTION_LABELS
         from portal.audit.catalogue import register
+        from portal.navigation import page_register
 
         register(ACTION_LABELS)
         register(REVIEW_ACTION_LABELS)
+        page_register(*PAGES)

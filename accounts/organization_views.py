@@ -21,18 +21,12 @@ from accounts.scoping import OrganizationView
 from portal.audit.catalogue import action_choices, action_label
 from portal.errors import DomainError, form_add_domain_error
 from portal.lists import keyset_page
+from portal.navigation import dashboard_cards
 
 
 class OrganizationDashboardView(OrganizationView):
     def get(self, request):
-        context = self.get_context_data(
-            counts=selectors.organization_member_counts(organization=self.organization),
-            last_event=(
-                selectors.activity_latest(organization=self.organization)
-                if self.membership.can(Permission.ACTIVITY_VIEW)
-                else None
-            ),
-        )
+        context = self.get_context_data(cards=dashboard_cards(self))
         return render(request, "accounts/organization_dashboard.html", context)
 
 

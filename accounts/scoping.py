@@ -3,7 +3,8 @@
 Every organization page subclasses ``OrganizationView``. Its ``dispatch`` resolves, once per request,
 the signed-in user's active membership in the organization named in the URL (none → 404, so another
 tenant's organization is indistinguishable from a missing one) and checks the permission that the access
-policy table names for the route (missing → 403). Subclasses cannot override ``dispatch`` and read
+policy table names for the route (missing → 403); a kind of organization the route's entry does not
+list gets 404 too. Subclasses cannot override ``dispatch`` and read
 objects only through ``scoped(queryset)``, which filters by the resolved organization.
 """
 
@@ -17,7 +18,7 @@ from django.views import View
 
 from accounts import selectors
 from accounts.models import Membership, Organization
-from portal.access_policy import is_organization_permission, policy_for
+from portal.access_policy import is_organization_permission, kinds_for, policy_for
 
 logger = logging.getLogger("portal.security")
 
@@ -36,15 +37,15 @@ class OrganizationView(View):
             raise TypeError(f"{cls.__name__} may not override dispatch(): scoping happens there")
 
     def dispatch(self, request, *args, organization_public_id, **kwargs):
-        permission = policy_for(request.resolver_match.view_name)
+        view_name = request.resolver_match.view_name
+        permission = policy_for(view_name)
         if not is_organization_permission(permission):
-            raise ImproperlyConfigured(
-                f"{request.resolver_match.view_name} needs an organization permission in ACCESS_POLICY"
-            )
+            raise ImproperlyConfigured(f"{view_name} needs an organization permission in ACCESS_POLICY")
         membership = selectors.membership_active_for_user(
             user=request.user, organization_public_id=organization_public_id
         )
-        if membership is None:
+        # Not a member, or a kind of organization that has no such page: both look like a missing page.
+        if membership is None or membership.organization.kind not in kinds_for(view_name):
             raise Http404
         # Known before the permission check, so that even the 403 page shows the organization's navigation.
         request.organization = membership.organization
@@ -56,7 +57,7 @@ class OrganizationView(View):
                 extra={
                     "user_id": request.user.pk,
                     "organization_id": membership.organization_id,
-                    "route": request.resolver_match.view_name,
+                    "route": view_name,
                     "permission": permission,
                 },
             )

@@ -5,17 +5,43 @@
 - ``STAFF``: program staff (reviewers), who sign in with MFA.
 - a permission string such as ``"users.manage"``: an organization page; the user must be an active
   member of the organization named in the URL (else 404) holding that permission (else 403).
+- ``organization_page("partners.view", kinds={RESELLER})``: an organization page that exists only for
+  those kinds of organization; any other kind gets 404, as for a missing page.
 
 Organization views read their permission from this table (``accounts.scoping``), so a route that is
 missing here cannot be served, and ``tests/platform/test_access_policy.py`` fails when one is added without an
 entry. Keys ending in ``*`` cover a namespace.
 """
 
+from dataclasses import dataclass
+
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
 STAFF = "staff"
 
-ACCESS_POLICY: dict[str, str] = {
+#: The kinds of organization (``accounts.Organization.Kind``; the platform names them without importing
+#: accounts, and tests/platform/test_access_policy.py checks that both lists agree).
+PROVIDER, RESELLER, CUSTOMER = "provider", "reseller", "customer"
+ORGANIZATION_KINDS = frozenset({PROVIDER, RESELLER, CUSTOMER})
+PARTNERS = frozenset({PROVIDER, RESELLER})
+
+
+@dataclass(frozen=True)
+class OrganizationPage:
+    """An organization page that only some kinds of organization have."""
+
+    permission: str
+    kinds: frozenset[str]
+
+
+def organization_page(permission: str, *, kinds) -> OrganizationPage:
+    kinds = frozenset(kinds)
+    if not kinds or kinds - ORGANIZATION_KINDS:
+        raise ValueError(f"Unknown organization kinds: {kinds - ORGANIZATION_KINDS}")
+    return OrganizationPage(permission, kinds)
+
+
+ACCESS_POLICY: dict[str, str | OrganizationPage] = {
     # portal
     "home": PUBLIC,
     "healthz": PUBLIC,
@@ -72,20 +98,41 @@ ACCESS_POLICY: dict[str, str] = {
     "accounts:activity": "activity.view",
     "accounts:activity_export": "activity.export",
     # providers and customers
-    "providers:providers": "partners.view",
-    "providers:resellers": "partners.view",
-    "customers:list": "customers.view",
+    "providers:providers": organization_page("partners.view", kinds={RESELLER}),
+    "providers:resellers": organization_page("partners.view", kinds={PROVIDER}),
+    "customers:list": organization_page("customers.view", kinds=PARTNERS),
 }
 
 SPECIAL = {PUBLIC, AUTHENTICATED, STAFF}
 
 
-def policy_for(view_name: str) -> str | None:
-    """The policy of a route, or None when the route is not in the table (which fails closed)."""
+def _entry(view_name: str) -> str | OrganizationPage | None:
     if view_name in ACCESS_POLICY:
         return ACCESS_POLICY[view_name]
     namespace = view_name.rsplit(":", 1)[0] + ":*" if ":" in view_name else None
     return ACCESS_POLICY.get(namespace) if namespace else None
+
+
+def policy_for(view_name: str) -> str | None:
+    """The policy of a route (PUBLIC, AUTHENTICATED, STAFF or an organization permission), or None when
+    the route is not in the table (which fails closed)."""
+    entry = _entry(view_name)
+    return entry.permission if isinstance(entry, OrganizationPage) else entry
+
+
+def kinds_for(view_name: str) -> frozenset[str]:
+    """The kinds of organization that have this organization page (every kind unless the entry says)."""
+    entry = _entry(view_name)
+    return entry.kinds if isinstance(entry, OrganizationPage) else ORGANIZATION_KINDS
+
+
+def organization_may_open(view_name: str, *, kind: str, permissions) -> bool:
+    """Whether a member with ``permissions`` in an organization of ``kind`` may open this page: the
+    same rule OrganizationView enforces, for links and menus."""
+    permission = policy_for(view_name)
+    return (
+        is_organization_permission(permission) and kind in kinds_for(view_name) and permission in permissions
+    )
 
 
 def is_organization_permission(policy: str | None) -> bool:

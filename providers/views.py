@@ -1,27 +1,18 @@
-from django.http import Http404
 from django.shortcuts import render
 
-from accounts.models import Organization
 from accounts.scoping import OrganizationView
 
 
-class _PartnerListView(OrganizationView):
-    """Partnerships of the organization. The partnership flow arrives with the provider issue."""
-
-    kind: str
-    template_name: str
+class ProviderListView(OrganizationView):
+    """A reseller's indirect providers (the access policy opens it to resellers only). The partnership
+    flow arrives with the provider issue."""
 
     def get(self, request):
-        if self.organization.kind != self.kind:
-            raise Http404
-        return render(request, self.template_name, self.get_context_data(partners=[]))
+        return render(request, "providers/providers.html", self.get_context_data(partners=[]))
 
 
-class ProviderListView(_PartnerListView):
-    kind = Organization.Kind.RESELLER
-    template_name = "providers/providers.html"
+class ResellerListView(OrganizationView):
+    """A provider's indirect resellers (providers only)."""
 
-
-class ResellerListView(_PartnerListView):
-    kind = Organization.Kind.PROVIDER
-    template_name = "providers/resellers.html"
+    def get(self, request):
+        return render(request, "providers/resellers.html", self.get_context_data(partners=[]))

@@ -4,6 +4,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from accounts.roles import Role
 from tests.factories.accounts import MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -36,13 +37,15 @@ def test_pages_require_login_by_default(client):
     [("reseller", "Indirect providers"), ("provider", "Indirect resellers"), ("customer", None)],
 )
 def test_dashboard_navigation_follows_the_organization_kind(client, kind, partner_page):
-    membership = MembershipFactory(organization=OrganizationFactory(kind=kind))
+    membership = MembershipFactory(organization=OrganizationFactory(kind=kind), roles=[Role.GLOBAL_ADMIN])
     client.force_login(membership.user)
     body = client.get(reverse("dashboard"), follow=True).content.decode()
     assert 'aria-label="Main navigation"' in body
     assert '<a href="/o/' in body and 'aria-current="page">Dashboard</a>' in body
-    for label in ("Customers", "Account settings", "Activity log"):
+    for label in ("Account settings", "Activity log"):
         assert f">{label}</a>" in body
+    # Partners have customers; a customer organization has no partner pages at all.
+    assert (">Customers</a>" in body) == (kind != "customer")
     for label in ("Indirect providers", "Indirect resellers"):
         assert (f">{label}</a>" in body) == (label == partner_page)
 
@@ -134,7 +137,7 @@ def test_the_403_page_keeps_the_organization_navigation(client):
 
 
 def test_form_errors_are_tied_to_their_fields(client):
-    membership = MembershipFactory()
+    membership = MembershipFactory(roles=[Role.GLOBAL_ADMIN])
     client.force_login(membership.user)
     url = reverse(
         "accounts:user_invite", kwargs={"organization_public_id": membership.organization.public_id}

@@ -4,12 +4,15 @@ import pytest
 from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
+from accounts.models import Organization
 from accounts.roles import ALL_PERMISSIONS
 from portal.access_policy import (
     ACCESS_POLICY,
+    ORGANIZATION_KINDS,
     PUBLIC,
     SPECIAL,
     iter_routes,
+    kinds_for,
     policy_for,
     unclassified_routes,
 )
@@ -53,8 +56,15 @@ def test_public_routes_and_only_those_skip_the_login_requirement():
 
 
 def test_organization_policies_name_real_permissions():
-    unknown = {p for p in ACCESS_POLICY.values() if p not in SPECIAL and p not in ALL_PERMISSIONS}
+    policies = {policy_for(name) for name in ACCESS_POLICY}
+    unknown = {p for p in policies if p not in SPECIAL and p not in ALL_PERMISSIONS}
     assert unknown == set()
+
+
+def test_the_platform_names_the_kinds_that_organizations_have():
+    assert set(Organization.Kind.values) == ORGANIZATION_KINDS
+    for name in ACCESS_POLICY:
+        assert kinds_for(name) <= ORGANIZATION_KINDS, name
 
 
 def test_organization_views_cannot_override_their_scoping():

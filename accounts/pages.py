@@ -1,0 +1,46 @@
+"""The organization pages of accounts, registered in AccountsConfig.ready (see portal.navigation)."""
+
+from django.utils.translation import gettext_lazy as _
+
+from accounts import selectors
+from portal.navigation import DashboardCard, OrganizationPageEntry
+
+
+def _users_card(view) -> dict:
+    return {"counts": selectors.organization_member_counts(organization=view.organization)}
+
+
+def _activity_card(view) -> dict:
+    return {"last_event": selectors.activity_latest(organization=view.organization)}
+
+
+def _roles_card(view) -> dict:
+    return {"membership": view.membership}
+
+
+PAGES = [
+    OrganizationPageEntry(
+        "dashboard",
+        "accounts:organization_dashboard",
+        nav_label=_("Dashboard"),
+        nav_order=0,
+        nav_exact=True,
+        cards=(
+            # Every member sees how many people the organization has, and their own roles.
+            DashboardCard("accounts/cards/_users.html", order=10, context=_users_card),
+            DashboardCard("accounts/cards/_roles.html", order=90, context=_roles_card),
+        ),
+    ),
+    OrganizationPageEntry("settings", "accounts:settings", nav_label=_("Account settings"), nav_order=80),
+    OrganizationPageEntry("users", "accounts:users"),
+    OrganizationPageEntry("user_invite", "accounts:user_invite"),
+    OrganizationPageEntry(
+        "activity",
+        "accounts:activity",
+        nav_label=_("Activity log"),
+        nav_order=90,
+        cards=(DashboardCard("accounts/cards/_activity.html", order=80, context=_activity_card),),
+    ),
+    OrganizationPageEntry("activity_export", "accounts:activity_export"),
+    OrganizationPageEntry("leave", "accounts:organization_leave"),
+]
