@@ -1,0 +1,189 @@
+"""The platform's link invitations (portal.invitations), through their first user, membership
+invitations: issue, supersede, rate limit, consume once, close, expire, the pluggable recipient check
+and the landing flow."""
+
+import hashlib
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.models import MembershipInvitation
+from accounts.roles import Role
+from portal.audit.models import AuditEvent
+from portal.errors import DomainError, InvalidTransition
+from portal.invitations import services as links
+from portal.invitations.binding import InvitationUnusable, RecipientBinding
+from tests.factories.accounts import MembershipFactory, MembershipInvitationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+LIFETIME = timedelta(days=7)
+
+
+def issue(admin, email="ann@example.com"):
+    return links.link_invitation_issue(
+        MembershipInvitation,
+        scope={"organization": admin.organization},
+        email=email,
+        invited_by=admin.user,
+        rate_limit_key=str(admin.organization.pk),
+        lifetime=LIFETIME,
+        roles=[Role.SALES_AGENT],
+    )
+
+
+@pytest.fixture
+def admin():
+    return MembershipFactory(roles=[Role.GLOBAL_ADMIN])
+
+
+def test_issuing_returns_the_raw_token_once_and_stores_only_its_hash(admin):
+    invitation, raw = issue(admin)
+    invitation.refresh_from_db()
+    assert len(raw) >= 43
+    assert invitation.token_hash == hashlib.sha256(raw.encode()).hexdigest()
+    assert invitation.purpose == "membership"
+    stored = MembershipInvitation.objects.filter(pk=invitation.pk).values().get()
+    assert raw not in repr(stored)
+    sent = AuditEvent.objects.get(action="membership_invitation.sent", target_id=str(invitation.public_id))
+    assert sent.after["email"] == "ann@example.com" and "token" not in repr(sent.after)
+
+
+def test_a_new_invitation_supersedes_the_pending_one_for_the_same_recipient(admin):
+    first, first_raw = issue(admin)
+    second, _raw = issue(admin)
+    first.refresh_from_db()
+    assert (first.status, second.status) == ("revoked", "pending")
+    assert (
+        AuditEvent.objects.filter(
+            action="membership_invitation.superseded", target_id=str(first.public_id)
+        ).count()
+        == 1
+    )
+    with pytest.raises(InvitationUnusable):
+        links.link_invitation_check(
+            links.link_invitation_lookup(MembershipInvitation, first_raw), UserFactory()
+        )
+    # Another recipient is another invitation.
+    issue(admin, email="bob@example.com")
+    assert MembershipInvitation.objects.filter(status="pending").count() == 2
+
+
+def test_the_hourly_limit_is_per_organization_and_refuses_before_writing(admin, settings):
+    settings.INVITATIONS_PER_HOUR = 1
+    issue(admin)
+    rows, events = MembershipInvitation.objects.count(), AuditEvent.objects.count()
+    with pytest.raises(DomainError) as refused:
+        issue(admin, email="bob@example.com")
+    assert refused.value.code == "rate_limited"
+    assert (MembershipInvitation.objects.count(), AuditEvent.objects.count()) == (rows, events)
+    other = MembershipFactory(roles=[Role.GLOBAL_ADMIN])
+    issue(other, email="bob@example.com")  # a different organization has its own budget
+
+
+def test_consuming_works_once(admin):
+    invitation, _raw = issue(admin)
+    user = UserFactory()
+    links.link_invitation_consume(invitation, user=user)
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.decided_by, invitation.decided_at is not None) == (
+        "accepted",
+        user,
+        True,
+    )
+    with pytest.raises(InvitationUnusable) as second:
+        links.link_invitation_consume(invitation, user=UserFactory())
+    assert second.value.code == "invitation_closed"
+    assert AuditEvent.objects.filter(action="membership_invitation.accepted").count() == 1
+
+
+def test_an_expired_invitation_cannot_be_consumed_even_before_the_expiry_job(admin):
+    invitation, _raw = issue(admin)
+    MembershipInvitation.objects.filter(pk=invitation.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    invitation.refresh_from_db()
+    with pytest.raises(InvitationUnusable) as checked:
+        links.link_invitation_check(invitation, UserFactory())
+    assert checked.value.code == "invitation_expired"
+    with pytest.raises(InvitationUnusable):
+        links.link_invitation_consume(invitation, user=UserFactory())
+    invitation.refresh_from_db()
+    assert invitation.status == "pending"
+
+
+def test_declining_keeps_the_reason_and_closing_twice_is_refused(admin):
+    invitation, _raw = issue(admin)
+    user = UserFactory()
+    links.link_invitation_decline(invitation, user=user, reason="We already work with another partner")
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.reason, invitation.decided_by) == (
+        "declined",
+        "We already work with another partner",
+        user,
+    )
+    event = AuditEvent.objects.get(action="membership_invitation.declined")
+    assert event.after == {"status": "declined", "reason": "We already work with another partner"}
+    with pytest.raises(InvalidTransition):
+        links.link_invitation_revoke(invitation, by=admin.user)
+    with pytest.raises(InvitationUnusable):
+        links.link_invitation_decline(invitation, user=user)
+
+
+def test_expiring_what_is_due_closes_only_past_pending_invitations_and_can_run_again(admin):
+    due, _raw = issue(admin, email="due@example.com")
+    issue(admin, email="fresh@example.com")
+    accepted, _raw = issue(admin, email="taken@example.com")
+    links.link_invitation_consume(accepted, user=UserFactory())
+    MembershipInvitation.objects.filter(pk__in=[due.pk, accepted.pk]).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    assert links.link_invitations_expire_due(MembershipInvitation) == 1
+    assert links.link_invitations_expire_due(MembershipInvitation) == 0
+    statuses = dict(MembershipInvitation.objects.values_list("email", "status"))
+    assert statuses == {
+        "due@example.com": "expired",
+        "fresh@example.com": "pending",
+        "taken@example.com": "accepted",
+    }
+    assert AuditEvent.objects.filter(action="membership_invitation.expired").count() == 1
+
+
+class PartnerIdBinding(RecipientBinding):
+    """What the partnership invitations will plug in: the recipient is whoever holds a partner ID."""
+
+    def __init__(self, holders):
+        self.holders = holders
+
+    def check(self, invitation, user):
+        if user.pk not in self.holders:
+            raise InvitationUnusable("not the partner", code="invitation_wrong_partner")
+
+
+def test_the_recipient_check_is_the_models_binding(admin, monkeypatch):
+    invitation = MembershipInvitationFactory(organization=admin.organization, invited_by=admin.user)
+    holder, stranger = UserFactory(), UserFactory(email=invitation.email)
+    monkeypatch.setattr(MembershipInvitation, "binding", PartnerIdBinding({holder.pk}))
+    links.link_invitation_check(invitation, holder)  # no address needed: the partner ID binds
+    with pytest.raises(InvitationUnusable) as refused:
+        links.link_invitation_check(invitation, stranger)  # the invited address alone is not enough
+    assert refused.value.code == "invitation_wrong_partner"
+
+
+def test_the_landing_moves_the_token_out_of_the_url_and_the_session_never_holds_it(client, admin):
+    invitation, raw = issue(admin)
+    response = client.get(f"/invitations/membership/{raw}/")
+    assert response.status_code == 302
+    assert response["Location"] == reverse("accounts:invitation")
+    assert raw not in response["Location"]
+    assert response["Referrer-Policy"] == "no-referrer"
+    session = client.session
+    assert session["link_invitation:membership"] == str(invitation.public_id)
+    assert raw not in repr(dict(session.items()))
+    before = AuditEvent.objects.count()
+    page = client.get(reverse("accounts:invitation"))
+    assert page.status_code == 200
+    assert invitation.email in page.content.decode()
+    invitation.refresh_from_db()
+    assert (invitation.status, AuditEvent.objects.count()) == ("pending", before)
