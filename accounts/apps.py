@@ -7,9 +7,8 @@ class AccountsConfig(AppConfig):
     verbose_name = _("Accounts")
 
     def ready(self):
-        from accounts.audit_actions import ACTION_LABELS
+        from accounts.audit_actions import ACTION_LABELS, REVIEW_ACTION_LABELS
         from accounts.pages import PAGES
-        from accounts.services.review import REVIEW_ACTION_LABELS
         from portal.audit.catalogue import register
         from portal.navigation import page_register
 

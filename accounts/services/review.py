@@ -19,17 +19,6 @@ from portal.audit.services import audit_record
 from portal.errors import DomainError, InvalidTransition
 from portal.transitions import transition_apply
 
-# Registered in AccountsConfig.ready, so that the activity log and the review site name these actions.
-REVIEW_ACTION_LABELS = {
-    "organization.suspended": _("Organization suspended"),
-    "organization.reactivated": _("Organization reactivated"),
-    "organization.details_updated": _("Organization details updated"),
-    "user.deactivated": _("Account deactivated"),
-    "user.reactivated": _("Account reactivated"),
-    "user.staff_granted": _("Program staff access granted"),
-    "user.staff_revoked": _("Program staff access revoked"),
-}
-
 # The legal business profile and the customer-support contact. Kind, country, directory tenant and
 # status are facts the enrollment checks rest on (or have their own transitions): never edited freely.
 ORGANIZATION_DETAIL_FIELDS = (

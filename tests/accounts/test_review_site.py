@@ -15,11 +15,11 @@ from django.test import Client
 from django.urls import NoReverseMatch, reverse
 
 from accounts import services
+from accounts.audit_actions import REVIEW_ACTION_LABELS
 from accounts.models import Organization, User
 from accounts.roles import Role
 from accounts.services.review import (
     ORGANIZATION_DETAIL_FIELDS,
-    REVIEW_ACTION_LABELS,
     organization_details_update,
     organization_suspend,
     user_staff_grant,
@@ -28,7 +28,6 @@ from portal.audit.catalogue import action_label
 from portal.audit.models import AuditEvent
 from portal.errors import DomainError
 from portal.mail.models import OutboxEmail
-from tests.accounts.test_races import TRIALS, race
 from tests.factories.accounts import (
     PASSWORD,
     TOTP_SECRET,
@@ -40,6 +39,7 @@ from tests.factories.accounts import (
     UserFactory,
 )
 from tests.factories.mail import OutboxEmailFactory
+from tests.support.races import TRIALS, race
 
 pytestmark = pytest.mark.django_db
 
