@@ -4,38 +4,53 @@
 - a member of another organization → 404, as if the organization did not exist;
 - a member of the organization (or its objects) in the URL that belongs to another tenant → 404;
 - a member of the same organization without the route's permission → 403;
+- a deactivated member, or any member once the organization is suspended → 404;
+- a Global admin of a kind of organization the route is not for, in its own organization → 404;
+- the Global admin of a partner of the tenant (each registered relationship) → 404, unless the route's
+  access-policy entry opens the page to that partner;
 - a permitted member → served.
 Denied requests change nothing and queue no email, and the other tenant's canary never shows.
-"""
 
-import hashlib
-import uuid
-from dataclasses import dataclass
+The matrix knows no app: each app registers, in ``tests/<app>/isolation.py``, its URL parameters, the
+objects a tenant has, the tables the snapshot covers and its partner relationships (``tests/isolation.py``).
+"""
 
 import pytest
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
 from allauth.mfa.totp.internal.auth import TOTP
-from django.urls import reverse
+from django.http import HttpResponse
+from django.urls import get_resolver, path, reverse
 
-from accounts.models import Membership, MembershipInvitation, MembershipRole, Organization
+from accounts.models import Membership, Organization
 from accounts.roles import ROLE_PERMISSIONS, Role
-from portal.access_policy import AUTHENTICATED, PUBLIC, STAFF, iter_routes, policy_for
-from portal.audit.models import AuditEvent
-from portal.mail.models import OutboxEmail
-from tests.factories.accounts import (
-    TOTP_SECRET,
-    MembershipFactory,
-    MembershipInvitationFactory,
-    OrganizationFactory,
-    StaffFactory,
-    UserFactory,
+from accounts.scoping import OrganizationView
+from portal.access_policy import (
+    ACCESS_POLICY,
+    AUTHENTICATED,
+    ORGANIZATION_KINDS,
+    PUBLIC,
+    STAFF,
+    iter_routes,
+    kinds_for,
+    policy_for,
+)
+from tests.factories.accounts import TOTP_SECRET, MembershipFactory, StaffFactory, UserFactory
+from tests.isolation import (
+    ORGANIZATION_PARAMETER,
+    make_tenant,
+    opens_to_partner,
+    partner_builders,
+    partner_of,
+    route_kwargs,
+    route_parameter_names,
+    snapshot,
+    tenant_kind,
+    unregistered_parameters,
 )
 
 pytestmark = pytest.mark.django_db
 
 LOGIN = "/accounts/login/"
-# Routes that exist only for one kind of organization.
-ROUTE_ORGANIZATION_KIND = {"providers:resellers": Organization.Kind.PROVIDER}
 # Path parameters of public routes, filled with harmless values.
 PUBLIC_KWARGS = {
     "accounts:invitation_landing": {"token": "not-a-real-token"},
@@ -44,58 +59,10 @@ PUBLIC_KWARGS = {
 }
 
 
-@dataclass
-class Tenant:
-    organization: Organization
-    admin: Membership
-    member: Membership
-    invitation: MembershipInvitation
-    canary: str
-
-
-def make_tenant(kind: str, label: str) -> Tenant:
-    canary = f"CANARY-{label}-{uuid.uuid4().hex[:10]}"
-    organization = OrganizationFactory(kind=kind, legal_name=f"{canary} KK")
-    admin = MembershipFactory(
-        organization=organization, user=UserFactory(email=f"{canary.lower()}-admin@example.com")
-    )
-    member = MembershipFactory(
-        organization=organization,
-        user=UserFactory(email=f"{canary.lower()}-member@example.com", full_name=canary),
-        roles=[Role.SALES_AGENT],
-    )
-    invitation = MembershipInvitationFactory(
-        organization=organization, email=f"{canary.lower()}-invitee@example.com", invited_by=admin.user
-    )
-    return Tenant(organization, admin, member, invitation, canary)
-
-
 def lacking(organization: Organization, permission: str) -> Membership:
     """A member of the organization whose roles do not grant the permission (no roles at all if need be)."""
     roles = next(([role] for role in Role.values if permission not in ROLE_PERMISSIONS[role]), [])
     return MembershipFactory(organization=organization, roles=roles)
-
-
-def organization_kwargs(route_kwargs: set[str], tenant: Tenant, objects_of: Tenant) -> dict:
-    kwargs = {"organization_public_id": tenant.organization.public_id}
-    if "membership_id" in route_kwargs:
-        kwargs["membership_id"] = objects_of.member.public_id
-    if "invitation_id" in route_kwargs:
-        kwargs["invitation_id"] = objects_of.invitation.public_id
-    return kwargs
-
-
-def snapshot() -> str:
-    """A digest of everything a request could change."""
-    rows = [
-        list(Organization.objects.order_by("pk").values_list("pk", "status", "legal_name")),
-        list(Membership.objects.order_by("pk").values_list("pk", "status")),
-        list(MembershipRole.objects.order_by("pk").values_list("pk", "membership_id", "role")),
-        list(MembershipInvitation.objects.order_by("pk").values_list("pk", "status", "email")),
-        AuditEvent.objects.count(),
-        OutboxEmail.objects.count(),
-    ]
-    return hashlib.sha256(repr(rows).encode()).hexdigest()
 
 
 def routes_with(policy_test) -> list:
@@ -105,12 +72,6 @@ def routes_with(policy_test) -> list:
         if policy_test(policy) and not name.startswith("<"):
             found.append(pytest.param(name, route, callback, id=name))
     return found
-
-
-def route_kwarg_names(route: str) -> set[str]:
-    import re
-
-    return set(re.findall(r"<(?:\w+:)?(\w+)>", route))
 
 
 ORGANIZATION_ROUTES = routes_with(lambda policy: policy not in (PUBLIC, AUTHENTICATED, STAFF))
@@ -140,12 +101,11 @@ def handles(callback, method: str) -> bool:
 @pytest.mark.parametrize("method", METHODS)
 @pytest.mark.parametrize(("name", "route", "callback"), ORGANIZATION_ROUTES)
 def test_organization_routes(client, name, route, callback, method):
-    kind = ROUTE_ORGANIZATION_KIND.get(name, Organization.Kind.RESELLER)
+    kind = tenant_kind(kinds_for(name))
     tenant_a = make_tenant(kind, "A")
     tenant_b = make_tenant(kind, "B")
     permission = policy_for(name)
-    kwarg_names = route_kwarg_names(route)
-    url_a = reverse(name, kwargs=organization_kwargs(kwarg_names, tenant_a, tenant_a))
+    url_a = reverse(name, kwargs=route_kwargs(name, route, tenant_a))
     before = snapshot()
 
     # Anonymous: sign in first; nothing changes.
@@ -161,8 +121,8 @@ def test_organization_routes(client, name, route, callback, method):
     assert snapshot() == before
 
     # B's own organization in the URL, but an object of A: 404.
-    if kwarg_names - {"organization_public_id"}:
-        url_mixed = reverse(name, kwargs=organization_kwargs(kwarg_names, tenant_b, tenant_a))
+    if set(route_parameter_names(route)) - {ORGANIZATION_PARAMETER}:
+        url_mixed = reverse(name, kwargs=route_kwargs(name, route, tenant_b, objects_of=tenant_a))
         response = request(client, method, url_mixed)
         assert response.status_code == (404 if handles(callback, method) else 405)
         assert tenant_a.canary not in body(response)
@@ -178,7 +138,9 @@ def test_organization_routes(client, name, route, callback, method):
     assert snapshot() == before
 
     # A deactivated member of A, even a Global admin: 404.
-    gone = MembershipFactory(organization=tenant_a.organization, status=Membership.Status.DEACTIVATED)
+    gone = MembershipFactory(
+        organization=tenant_a.organization, status=Membership.Status.DEACTIVATED, roles=[Role.GLOBAL_ADMIN]
+    )
     before = snapshot()
     client.force_login(gone.user)
     response = request(client, method, url_a)
@@ -203,6 +165,112 @@ def test_organization_routes(client, name, route, callback, method):
     assert response.status_code == 404
     assert tenant_a.canary not in body(response)
     assert snapshot() == before
+
+
+def other_kind_cases() -> list:
+    """(route, method, kind) for every kind of organization a route is not for."""
+    return [
+        pytest.param(*param.values, method, kind, id=f"{param.id}-{method}-{kind}")
+        for param in ORGANIZATION_ROUTES
+        for kind in sorted(ORGANIZATION_KINDS - kinds_for(param.id))
+        for method in METHODS
+    ]
+
+
+@pytest.mark.parametrize(("name", "route", "callback", "method", "kind"), other_kind_cases())
+def test_organization_routes_do_not_exist_for_other_kinds(client, name, route, callback, method, kind):
+    # Given a Global admin of an organization of a kind the route is not for, in its own organization,
+    tenant = make_tenant(kind, "A")
+    url = reverse(name, kwargs=route_kwargs(name, route, tenant))
+    before = snapshot()
+    client.force_login(tenant.admin.user)
+
+    # when it opens the route, then the page does not exist, and nothing changes.
+    response = request(client, method, url)
+    assert response.status_code == 404
+    assert snapshot() == before
+
+
+def partner_cases() -> list:
+    """(route, method, relationship) for every registered partner relationship that can exist for a kind
+    of organization the route is for."""
+    return [
+        pytest.param(*param.values, method, relationship, id=f"{param.id}-{method}-{relationship}")
+        for param in ORGANIZATION_ROUTES
+        for relationship, builder in partner_builders().items()
+        if kinds_for(param.id) & builder.tenant_kinds
+        for method in METHODS
+    ]
+
+
+@pytest.mark.parametrize(("name", "route", "callback", "method", "relationship"), partner_cases())
+def test_partners_of_the_tenant(client, name, route, callback, method, relationship):
+    # Given a tenant and the Global admin of a partner of it (linked by the relationship),
+    builder = partner_builders()[relationship]
+    tenant = make_tenant(tenant_kind(kinds_for(name) & builder.tenant_kinds), "A")
+    partner = partner_of(tenant, relationship)
+    url = reverse(name, kwargs=route_kwargs(name, route, tenant))
+    before = snapshot()
+    client.force_login(partner.user)
+
+    # when the partner opens the tenant's page,
+    response = request(client, method, url)
+
+    # then it is served only where the route's entry opens it to this partner; elsewhere the page does not
+    # exist, nothing changes and nothing of the tenant shows.
+    if opens_to_partner(name, relationship):
+        assert response.status_code in ((200, 302, 400) if handles(callback, method) else (405,))
+        return
+    assert response.status_code == 404
+    assert tenant.canary not in body(response)
+    assert snapshot() == before
+
+    # Nor do the tenant's objects exist under the partner's own organization.
+    if set(route_parameter_names(route)) - {ORGANIZATION_PARAMETER}:
+        own = partner.organization
+        mixed = {**route_kwargs(name, route, tenant), ORGANIZATION_PARAMETER: own.public_id}
+        response = request(client, method, reverse(name, kwargs=mixed))
+        served = own.kind in kinds_for(name) and not handles(callback, method)
+        assert response.status_code == (405 if served else 404)
+        assert tenant.canary not in body(response)
+        assert snapshot() == before
+
+
+@pytest.mark.parametrize("relationship", sorted(partner_builders()))
+def test_partner_personas_are_served_in_their_own_organization(client, relationship):
+    # The 404s above mean something only if the persona is a working Global admin of its organization.
+    builder = partner_builders()[relationship]
+    tenant = make_tenant(tenant_kind(builder.tenant_kinds), "A")
+    partner = partner_of(tenant, relationship)
+    client.force_login(partner.user)
+    url = reverse(
+        "accounts:organization_dashboard", kwargs={ORGANIZATION_PARAMETER: partner.organization.public_id}
+    )
+    response = client.get(url)
+    assert response.status_code == 200
+    assert tenant.canary not in body(response)
+
+
+def test_every_organization_route_parameter_is_registered():
+    assert unregistered_parameters() == []
+
+
+def test_a_route_parameter_nobody_registered_fails_the_matrix(monkeypatch):
+    # Given a new organization page whose URL names an object no app registered for the matrix,
+    class WidgetView(OrganizationView):
+        def get(self, request, widget_id):
+            return HttpResponse("widget")
+
+    monkeypatch.setitem(ACCESS_POLICY, "widget", "organization.view")
+    route = "o/<uuid:organization_public_id>/widgets/<uuid:widget_id>/"
+    patterns = [*get_resolver().url_patterns, path(route, WidgetView.as_view(), name="widget")]
+
+    # then the registration check names the route and the parameter,
+    assert unregistered_parameters(patterns) == [("widget", "widget_id")]
+    # and the matrix case for that route fails, saying the same.
+    tenant = make_tenant(Organization.Kind.RESELLER, "A")
+    with pytest.raises(pytest.fail.Exception, match=r"'widget'.*'widget_id'"):
+        route_kwargs("widget", route, tenant)
 
 
 AUTHENTICATED_ROUTES = routes_with(lambda policy: policy == AUTHENTICATED)
@@ -234,7 +302,7 @@ def staff_routes():
     return [
         param
         for param in routes_with(lambda policy: policy == STAFF)
-        if not route_kwarg_names(param.values[1])
+        if not route_parameter_names(param.values[1])
     ]
 
 
