@@ -342,12 +342,15 @@ EXPORT_LINES_PER_CHUNK = 500
 def csv_safe(value) -> str:
     """Spreadsheets run cells that start with = + - @ as formulas: neutralise them."""
     if value is None:
-        text = ""
+        return ""
+    if isinstance(value, str):
+        text = value
     elif isinstance(value, dict | list):
         text = json.dumps(value, ensure_ascii=False, sort_keys=True)
     else:
         text = str(value)
-    text = text.replace("\r", " ").replace("\n", " ")
+    if "\r" in text or "\n" in text:  # called for every cell of an export: skip the copies when it can
+        text = text.replace("\r", " ").replace("\n", " ")
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t") else text
 
 
@@ -376,10 +379,13 @@ class ActivityExportView(_ActivityFilterMixin, OrganizationView):
             # index in its own order, EXPORT_FETCH_ROWS rows per round trip: the whole log is never in
             # memory, never counted, never sorted.
             yield BYTE_ORDER_MARK + writer.writerow(header)
+            labels: dict[str, str] = {}  # a few actions, a great many rows: translate each action once
             lines = []
             for occurred_at, action, *rest in columns.iterator(chunk_size=EXPORT_FETCH_ROWS):
-                values = (occurred_at.isoformat(), action, action_label(action), *rest)
-                lines.append(writer.writerow(csv_safe(value) for value in values))
+                if action not in labels:
+                    labels[action] = action_label(action)
+                values = (occurred_at.isoformat(), action, labels[action], *rest)
+                lines.append(writer.writerow([csv_safe(value) for value in values]))
                 if len(lines) == EXPORT_LINES_PER_CHUNK:
                     yield "".join(lines)
                     lines = []

@@ -28,16 +28,38 @@ def membership_active_for_user(*, user: User, organization_public_id) -> Members
     return memberships_for_user(user=user).filter(organization__public_id=organization_public_id).first()
 
 
+#: User management lists members newest first, by the membership's own columns. Alphabetical by email
+#: would sort on a joined table: PostgreSQL would then read every member of the organization (or walk
+#: the email index of every user of every organization) before it could return the first 50, so no page
+#: would be flat. ``membership_org_created_idx`` (organization, created_at, id) serves this order, first
+#: page and last alike, read backwards.
+MEMBERS_ORDERING = ("-created_at", "-id")
+
+#: Pending invitations by address: the partial unique index (organization, email) WHERE status='pending'
+#: serves this order, and ``id`` breaks ties for the row comparison. Paged like members, a short page.
+INVITATIONS_ORDERING = ("email", "id")
+INVITATIONS_PAGE_SIZE = 20
+
+#: The activity log, newest first: ``audit_org_time_id_idx`` and its action and actor variants.
+ACTIVITY_ORDERING = ("-occurred_at", "-id")
+
+
 def organization_members(*, organization: Organization) -> QuerySet:
     return _with_roles(
-        Membership.objects.filter(organization=organization).select_related("user").order_by("user__email")
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by(*MEMBERS_ORDERING)
     )
 
 
 def organization_invitations_pending(*, organization: Organization) -> QuerySet:
-    return MembershipInvitation.objects.filter(
-        organization=organization, status=MembershipInvitation.Status.PENDING
-    ).select_related("invited_by")
+    return (
+        MembershipInvitation.objects.filter(
+            organization=organization, status=MembershipInvitation.Status.PENDING
+        )
+        .select_related("invited_by")
+        .order_by(*INVITATIONS_ORDERING)
+    )
 
 
 def organization_member_counts(*, organization: Organization) -> dict[str, int]:
@@ -66,7 +88,7 @@ def activity_events(
         events = events.filter(action=action)
     if actor_id:
         events = events.filter(actor_id=actor_id)
-    return events.order_by("-occurred_at", "-id")
+    return events.order_by(*ACTIVITY_ORDERING)
 
 
 def activity_latest(*, organization: Organization) -> AuditEvent | None:
@@ -74,20 +96,15 @@ def activity_latest(*, organization: Organization) -> AuditEvent | None:
     return activity_events(organization=organization).only("occurred_at", "action").first()
 
 
-def activity_actions(*, organization: Organization) -> list[str]:
-    return list(
-        AuditEvent.objects.filter(organization_id=organization.pk)
-        .order_by("action")
-        .values_list("action", flat=True)
-        .distinct()
-    )
+def activity_actor_id(*, organization: Organization, email: str) -> int | None:
+    """The user id of the organization's member (active or deactivated) with this address, if any.
 
-
-def activity_actors(*, organization: Organization) -> list[tuple[int, str]]:
-    """The people who appear in the organization's log (members or former members)."""
-    return list(
-        AuditEvent.objects.filter(organization_id=organization.pk, actor_id__isnull=False)
-        .order_by("actor_label")
-        .values_list("actor_id", "actor_label")
-        .distinct()
+    The activity log filters by a person typed in, not picked from a list: a list of every member would
+    grow with the organization. One indexed lookup (users by email, then the membership pair).
+    """
+    addresses = {email, email.lower()}  # exact matches use the unique index; iexact would not
+    return (
+        Membership.objects.filter(organization=organization, user__email__in=addresses)
+        .values_list("user_id", flat=True)
+        .first()
     )

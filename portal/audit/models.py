@@ -37,8 +37,17 @@ class AuditEvent(models.Model):
         verbose_name = _("audit event")
         verbose_name_plural = _("audit events")
         ordering = ["-occurred_at", "-id"]
+        # The activity log is a keyset list on (occurred_at, id), newest first: one index per way of
+        # filtering it, each ending in those two columns, so that every page is a seek, filtered or not.
+        # With both an action and an actor, PostgreSQL uses one of these and filters the other.
         indexes = [
-            models.Index(fields=["organization_id", "-occurred_at"], name="audit_org_time_idx"),
+            models.Index(fields=["organization_id", "-occurred_at", "-id"], name="audit_org_time_id_idx"),
+            models.Index(
+                fields=["organization_id", "action", "-occurred_at", "-id"], name="audit_org_action_time_idx"
+            ),
+            models.Index(
+                fields=["organization_id", "actor", "-occurred_at", "-id"], name="audit_org_actor_time_idx"
+            ),
         ]
 
     def __str__(self) -> str:
