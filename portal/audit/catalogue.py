@@ -1,20 +1,23 @@
 """What each audit action means, in words a person reads in the activity log (both languages).
 
-Apps register the labels of their own actions (``register`` in their AppConfig.ready), so this
-cross-cutting app never imports a domain app. The catalogue is also what the activity log offers to
-filter by: a fixed list in memory, never a scan of the audit rows.
+Every app declares the actions it writes, with their labels, in its ``audit_actions.py`` and registers
+them in its AppConfig.ready (``register``), so this cross-cutting app never imports a domain app.
+``tests/platform/test_audit_actions.py`` fails when code writes an action nobody declared. The catalogue
+is also what the activity log offers to filter by: a fixed list in memory, never a scan of the rows.
 """
 
-from django.utils.translation import gettext_lazy as _
-
-_LABELS = {
-    "outbox.dead": _("Email could not be delivered"),
-    "outbox.requeued": _("Email queued to be sent again"),
-}
+_LABELS: dict = {}
 
 
 def register(labels: dict) -> None:
-    _LABELS.update(labels)
+    for action, label in labels.items():
+        if action in _LABELS and _LABELS[action] != label:
+            raise ValueError(f"Audit action {action!r} is declared twice with different labels")
+        _LABELS[action] = label
+
+
+def is_declared(action: str) -> bool:
+    return action in _LABELS
 
 
 def action_label(action: str) -> str:

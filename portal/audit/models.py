@@ -48,6 +48,10 @@ class AuditEvent(models.Model):
             models.Index(
                 fields=["organization_id", "actor", "-occurred_at", "-id"], name="audit_org_actor_time_idx"
             ),
+            # The history of one object (a membership, an invitation, a partnership), newest first.
+            models.Index(
+                fields=["target_type", "target_id", "-occurred_at", "-id"], name="audit_target_history_idx"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -8,15 +8,17 @@ from portal import request_context
 from portal.audit.models import AuditEvent
 
 
+def target_identity(target: models.Model) -> tuple[str, str]:
+    """How an audit event names its object: model label and public id (else primary key)."""
+    identifier = getattr(target, "public_id", None) or target.pk
+    return target._meta.label_lower, str(identifier)[:64]
+
+
 def _target_fields(target: models.Model | None) -> dict[str, str]:
     if target is None:
         return {"target_type": "", "target_id": "", "target_label": ""}
-    identifier = getattr(target, "public_id", None) or target.pk
-    return {
-        "target_type": target._meta.label_lower,
-        "target_id": str(identifier)[:64],
-        "target_label": str(target)[:255],
-    }
+    target_type, target_id = target_identity(target)
+    return {"target_type": target_type, "target_id": target_id, "target_label": str(target)[:255]}
 
 
 def audit_record(

@@ -6,3 +6,9 @@ class MailConfig(AppConfig):
     name = "portal.mail"
     label = "mail"
     verbose_name = _("Outgoing email")
+
+    def ready(self):
+        from portal.audit.catalogue import register
+        from portal.mail.audit_actions import ACTION_LABELS
+
+        register(ACTION_LABELS)
