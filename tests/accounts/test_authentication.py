@@ -4,7 +4,7 @@ import re
 
 import pytest
 from allauth.mfa.models import Authenticator
-from allauth.mfa.totp.internal.auth import TOTP, hotp_value
+from allauth.mfa.totp.internal.auth import TOTP
 from django.test import Client
 from django.urls import reverse
 
@@ -13,6 +13,7 @@ from accounts.roles import Role
 from portal.mail.models import OutboxEmail
 from tests.factories.accounts import PASSWORD, TOTP_SECRET, MembershipFactory, StaffFactory, UserFactory
 from tests.mail import email_text
+from tests.support.clock import frozen_clock, totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -112,10 +113,8 @@ def test_sign_in_with_two_factor_code(client):
     response = client.post(reverse("account_login"), {"login": "totp@example.com", "password": PASSWORD})
     assert response["Location"] == reverse("mfa_authenticate")
     assert "_auth_user_id" not in client.session
-    import time
-
-    code = str(hotp_value(SECRET, int(time.time()) // 30)).zfill(6)
-    response = client.post(reverse("mfa_authenticate"), {"code": code})
+    with frozen_clock():  # the code is made and checked in the same 30 s step
+        response = client.post(reverse("mfa_authenticate"), {"code": totp_code(SECRET)})
     assert response.status_code == 302
     assert client.session["_auth_user_id"] == str(user.pk)
     assert Authenticator.objects.filter(user=user, type="totp").exists()

@@ -4,7 +4,6 @@ that carry the invited address."""
 import html
 import re
 
-import pyotp
 import pytest
 from allauth.mfa.models import Authenticator
 from django.conf import settings
@@ -12,6 +11,7 @@ from django.urls import reverse
 
 from accounts.views import INVITATION_SESSION_KEY
 from tests.factories.accounts import PASSWORD, MembershipInvitationFactory, UserFactory
+from tests.support.clock import frozen_clock, totp_code
 
 pytestmark = pytest.mark.django_db
 
@@ -44,7 +44,8 @@ def test_reloading_the_activation_page_keeps_the_secret_and_its_code_activates(c
     second = client.get(url)
     assert shown_secret(second.content.decode()) == secret
 
-    response = client.post(url, {"code": pyotp.TOTP(secret).now()})
+    with frozen_clock():  # the code is made and checked in the same 30 s step
+        response = client.post(url, {"code": totp_code(secret)})
     assert response.status_code == 302
     assert response["Location"] == reverse("mfa_view_recovery_codes")
     assert Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).count() == 1
@@ -72,7 +73,9 @@ def test_the_recovery_codes_page_has_a_way_onwards(client, language, label):
     user = UserFactory(preferred_language=language)
     sign_in(client, user)
     secret = shown_secret(client.get(reverse("mfa_activate_totp")).content.decode())
-    client.post(reverse("mfa_activate_totp"), {"code": pyotp.TOTP(secret).now()})
+    with frozen_clock():
+        response = client.post(reverse("mfa_activate_totp"), {"code": totp_code(secret)})
+    assert response["Location"] == reverse("mfa_view_recovery_codes")
     body = client.get(reverse("mfa_view_recovery_codes")).content.decode()
     assert f'<a class="button" href="{reverse("dashboard")}">{label}</a>' in body
 

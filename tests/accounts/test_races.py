@@ -1,44 +1,16 @@
 """Races on real PostgreSQL transactions: two connections, a barrier, exactly one winner."""
 
-import threading
-
 import pytest
-from django.db import connection, connections
+from django.db import connection
 
 from accounts import services
 from accounts.models import Membership, MembershipInvitation
 from accounts.roles import Role
 from portal.audit.models import AuditEvent
-from portal.errors import DomainError
 from tests.factories.accounts import MembershipFactory, OrganizationFactory, UserFactory
+from tests.support.races import TRIALS, race
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-TRIALS = 15
-
-
-def race(*actions):
-    """Run the actions at the same moment, each on its own database connection."""
-    barrier = threading.Barrier(len(actions))
-    outcomes: list = [None] * len(actions)
-
-    def run(index, action):
-        try:
-            barrier.wait(timeout=10)
-            outcomes[index] = ("ok", action())
-        except DomainError as error:
-            outcomes[index] = ("refused", error.code)
-        except Exception as error:
-            outcomes[index] = ("error", repr(error))
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, action)) for i, action in enumerate(actions)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return outcomes
 
 
 def test_concurrent_removal_of_the_last_two_global_admins_leaves_one():

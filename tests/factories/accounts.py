@@ -15,7 +15,7 @@ from accounts.models import (
     Organization,
     User,
 )
-from accounts.roles import Role
+from accounts.roles import ROLE_PERMISSIONS, Role, roles_for_kind
 from portal.tokens import token_hash
 
 PASSWORD = "correct-horse-battery-staple"
@@ -72,8 +72,17 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
     directory_tenant = factory.SubFactory(DirectoryTenantFactory)
 
 
+def least_privileged_roles(kind: str) -> list[str]:
+    """What a member holds unless a test asks for more: the one role, of those offered to this kind of
+    organization, with the fewest permissions (the first in the catalogue on a tie). Today a Helpdesk
+    agent in a partner (view the organization and its customers), a User management admin in a customer.
+    Never none: the portal gives every member at least one role."""
+    return [min(roles_for_kind(kind), key=lambda role: len(ROLE_PERMISSIONS[role]))]
+
+
 class MembershipFactory(factory.django.DjangoModelFactory):
-    """A member with roles: ``MembershipFactory(organization=org, roles=[Role.GLOBAL_ADMIN])``."""
+    """A member with the least-privileged role unless the test names the roles it needs:
+    ``MembershipFactory(organization=org, roles=[Role.GLOBAL_ADMIN])`` for an administrator."""
 
     class Meta:
         model = Membership
@@ -85,7 +94,8 @@ class MembershipFactory(factory.django.DjangoModelFactory):
     @factory.post_generation
     def roles(self, create, extracted, **kwargs):
         if create:
-            for role in extracted if extracted is not None else [Role.GLOBAL_ADMIN]:
+            roles = extracted if extracted is not None else least_privileged_roles(self.organization.kind)
+            for role in roles:
                 MembershipRole.objects.create(membership=self, role=role)
 
 

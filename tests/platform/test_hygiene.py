@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from tests.conftest import ROOT
+from tests.support.processes import ROOT
 
 
 def run(*command: str) -> subprocess.CompletedProcess:

@@ -8,7 +8,7 @@ import secrets
 import pytest
 import requests
 
-from tests.platform.test_settings import Gunicorn, shared_database_url
+from tests.support.processes import Gunicorn, shared_database_url
 
 
 def new_session() -> requests.Session:

@@ -11,7 +11,7 @@ from accounts.roles import Role
 from portal.mail.models import OutboxEmail
 from portal.mail.services import email_enqueue, outbox_email_deliver
 from tests.factories.accounts import MembershipFactory, StaffFactory, UserFactory
-from tests.platform.test_settings import PRODUCTION, run_python
+from tests.support.processes import PRODUCTION, run_python
 
 pytestmark = pytest.mark.django_db
 

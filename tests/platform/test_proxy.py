@@ -21,16 +21,17 @@ from django.urls import reverse
 from requests.adapters import HTTPAdapter
 
 from portal.audit.models import AuditEvent
-from tests.conftest import ROOT, free_port
 from tests.factories.accounts import PASSWORD, UserFactory
-from tests.platform.test_settings import (
+from tests.support.processes import (
     PRODUCTION,
+    ROOT,
     Gunicorn,
     collect_static,
     production_environment,
     run_python,
     wait_for_port,
 )
+from tests.support.services import free_port
 
 CLIENT = "127.0.0.7"  # the test as a client: an address apart from 127.0.0.1 (servers and proxies)
 FORGED = {"X-Forwarded-For": "198.51.100.66", "X-Forwarded-Proto": "https"}

@@ -39,7 +39,9 @@ def every_row_as_text(*, skip=("django_session",)) -> str:
 @pytest.fixture
 def secrets_sent():
     """One of each: an invitation link, a sign-up verification code, a password-reset link."""
-    admin = MembershipFactory(organization=OrganizationFactory(legal_name="Fabrikam KK"))
+    admin = MembershipFactory(
+        organization=OrganizationFactory(legal_name="Fabrikam KK"), roles=[Role.GLOBAL_ADMIN]
+    )
     _invitation, raw_token = services.membership_invitation_create(
         organization=admin.organization, email="ann@example.com", roles=[Role.SALES_AGENT], by=admin
     )
