@@ -7,6 +7,9 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest
 
+from tests.browser.accessibility import AccessibilityMonitor
+from tests.browser.helpers import LANGUAGES
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -32,18 +35,13 @@ def portal_url(live_server):
     return live_server.url
 
 
-# --- Accessibility (axe-core) and console errors --------------------------------------------------------
+@pytest.fixture(params=LANGUAGES)
+def language(request) -> str:
+    """Every journey runs in English and in Japanese: a test that takes ``language`` runs once in each."""
+    return request.param
 
-# WCAG 2.2 A/AA and axe's best practices. axe's CSSOM preload is off: it injects <style> elements that our
-# CSP (rightly, style-src 'self') refuses, which would only add console errors; its one user, the
-# css-orientation-lock rule, has nothing to find (neither our stylesheets nor Django admin's lock it).
-AXE_OPTIONS = {
-    "runOnly": {
-        "type": "tag",
-        "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"],
-    },
-    "preload": False,
-}
+
+# --- Accessibility (axe-core) and console errors --------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -55,28 +53,46 @@ def axe_source() -> str:
         return source.read()
 
 
+@pytest.fixture(autouse=True)
+def accessibility(axe_source, monkeypatch):
+    """Every page of every browser context this test creates (pytest-playwright's ``page``,
+    ``browser.new_context()``, ``browser.new_page()``) is checked with axe-core after each load; the test
+    fails when its body ends if any of them has a serious or critical violation (see accessibility.py)."""
+    monitor = AccessibilityMonitor(axe_source)
+    monitor.install(monkeypatch)
+    yield monitor
+    monitor.close_contexts()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    """A test whose body passed fails here if a page it opened has a serious or critical violation
+    (while its pages are still open: fixtures, pytest-playwright's context among them, end later)."""
+    monitor = item.funcargs.get("accessibility")
+    if not isinstance(monitor, AccessibilityMonitor):
+        return (yield)
+    try:
+        result = yield
+    except BaseException:
+        # The test failed on its own: what axe found so far goes with its report.
+        monitor.stop()
+        if report := monitor.report():
+            item.add_report_section("call", "accessibility", report)
+        raise
+    try:
+        monitor.check_open_pages()
+    finally:
+        monitor.stop()
+    if report := monitor.report():
+        pytest.fail(report, pytrace=False)
+    return result
+
+
 @pytest.fixture
-def axe(axe_source):
-    """``axe(page)``: the accessibility violations of the page as it is now (an empty list when none).
-
-    axe is evaluated in the page rather than added as a <script> element, which the CSP would block."""
-
-    def run(page) -> list[dict]:
-        page.evaluate(axe_source)
-        return page.evaluate(
-            """async (options) => {
-                const result = await axe.run(document, options);
-                return result.violations.map((violation) => ({
-                    id: violation.id,
-                    impact: violation.impact,
-                    help: violation.help,
-                    nodes: violation.nodes.map((node) => node.target.join(" ")),
-                }));
-            }""",
-            AXE_OPTIONS,
-        )
-
-    return run
+def axe(accessibility):
+    """``axe(page)``: the accessibility violations (every impact) of the page as it is now, e.g. after an
+    in-page change that no navigation announces; an empty list when there are none."""
+    return accessibility.check_now
 
 
 @pytest.fixture

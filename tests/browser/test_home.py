@@ -3,6 +3,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.helpers import choose_language
+
 pytestmark = pytest.mark.browser
 
 
@@ -25,12 +27,14 @@ def test_home_page_in_english_then_japanese(page, portal_url):
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
 
-def test_home_page_loads_its_own_stylesheet(page, portal_url):
+def test_home_page_loads_its_own_stylesheet(page, portal_url, language):
+    choose_language(page.context, portal_url, language)
     failed = []
     page.on("requestfailed", lambda request: failed.append(request.url))
     responses = []
     page.on("response", lambda response: responses.append((response.url, response.status)))
     page.goto(portal_url + "/")
+    expect(page.locator("html")).to_have_attribute("lang", language)
     assert failed == []
     css = [status for url, status in responses if url.endswith("/static/css/portal.css")]
     assert css == [200]
