@@ -8,13 +8,18 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from portal.transitions import status_constraint
+
+
+class OutboxStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DEAD = "dead", _("Failed")
+
 
 class OutboxEmail(models.Model):
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Pending")
-        SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
-        DEAD = "dead", _("Failed")
+    Status = OutboxStatus
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     dedupe_key = models.CharField(_("deduplication key"), max_length=200, unique=True, null=True, blank=True)
@@ -43,10 +48,7 @@ class OutboxEmail(models.Model):
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["status", "next_attempt_at"], name="outbox_due_idx")]
         constraints = [
-            models.CheckConstraint(
-                condition=models.Q(status__in=["pending", "sending", "sent", "dead"]),
-                name="outbox_status_valid",
-            ),
+            status_constraint("outbox", OutboxStatus),
             models.CheckConstraint(
                 condition=~models.Q(subject__contains="\n") & ~models.Q(subject__contains="\r"),
                 name="outbox_subject_single_line",

@@ -118,6 +118,21 @@ def test_every_status_column_has_a_check_constraint_built_from_its_choices():
     assert missing == []
 
 
+def test_no_model_copies_a_status_list_by_hand():
+    """Constraints come from ``status_constraint(label, Status)``, never from a list of literals."""
+    copied = []
+    for package in PROJECT_PACKAGES:
+        for path in sorted((ROOT / package).rglob("models.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if (
+                    isinstance(node, ast.keyword)
+                    and (node.arg or "").endswith("status__in")
+                    and isinstance(node.value, ast.List | ast.Tuple | ast.Set)
+                ):
+                    copied.append(f"{path.relative_to(ROOT)}:{node.value.lineno}")
+    assert copied == []
+
+
 @pytest.mark.django_db
 def test_the_database_refuses_an_unknown_status():
     organization = OrganizationFactory()
