@@ -300,11 +300,12 @@ CELERY_BEAT_SCHEDULE = {
 }
 
 # --- Directory (Microsoft Entra ID); empty means the built-in directory --------------------------
+# enrollment/directory/entra.py: a multi-tenant app registration; /organizations refuses personal accounts.
 ENTRA_CLIENT_ID = env.str("ENTRA_CLIENT_ID", default="")
 ENTRA_CLIENT_SECRET = env.str("ENTRA_CLIENT_SECRET", default="")
 ENTRA_AUTHORITY = env.str("ENTRA_AUTHORITY", default="https://login.microsoftonline.com/organizations")
-ENTRA_GRAPH_URL = env.str("ENTRA_GRAPH_URL", default="https://graph.microsoft.com")
-ENTRA_ENABLED = bool(ENTRA_CLIENT_ID and ENTRA_CLIENT_SECRET)
+ENTRA_GRAPH_URL = env.str("ENTRA_GRAPH_URL", default="https://graph.microsoft.com/v1.0")
+ENTRA_ENABLED = bool(ENTRA_CLIENT_ID and ENTRA_CLIENT_SECRET and ENTRA_AUTHORITY)
 
 # --- Security --------------------------------------------------------------------------------
 # How many reverse proxies of our own stand in front of gunicorn (docker-compose.yml: one, nginx, which
