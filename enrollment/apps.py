@@ -5,3 +5,9 @@ from django.utils.translation import gettext_lazy as _
 class EnrollmentConfig(AppConfig):
     name = "enrollment"
     verbose_name = _("Enrollment")
+
+    def ready(self):
+        from enrollment.audit_actions import MEMBERSHIP_REGISTRY_ACTION_LABELS
+        from portal.audit.catalogue import register
+
+        register(MEMBERSHIP_REGISTRY_ACTION_LABELS)

@@ -38,6 +38,7 @@ from tests.factories.accounts import (
     StaffFactory,
     UserFactory,
 )
+from tests.factories.enrollment import MEMBERSHIP_PASSWORD, PartnerProfileFactory
 from tests.factories.mail import OutboxEmailFactory
 from tests.support.races import TRIALS, race
 
@@ -560,8 +561,17 @@ def every_kind_of_row(reviewer):
         user=reviewer, ip="192.0.2.1", user_agent="Test browser", session_key=SESSION_KEY
     )
     OutboxEmailFactory(template="membership_invitation")
+    profile = PartnerProfileFactory()
     assert Authenticator.objects.get(user=reviewer, type="totp").data["secret"] == TOTP_SECRET
-    return [TOTP_SECRET, seed, *recovery_codes, SESSION_KEY, raw_token]
+    return [
+        TOTP_SECRET,
+        seed,
+        *recovery_codes,
+        SESSION_KEY,
+        raw_token,
+        MEMBERSHIP_PASSWORD,
+        profile.account.password,
+    ]
 
 
 def test_no_review_site_page_shows_a_secret(staff_client, every_kind_of_row):

@@ -1,0 +1,121 @@
+"""The partner-membership registry: the membership center's accounts and the organization profiles
+(partner IDs) each account may link to an enrollment.
+
+Program staff keep it (review site: CSV import); applicants only sign in to an account and choose one of
+its profiles (enrollment step 3). Neither table belongs to a tenant: a profile becomes an organization's
+only when an enrollment that chose it is approved.
+"""
+
+from django.contrib.auth.hashers import check_password, make_password
+from django.contrib.auth.validators import ASCIIUsernameValidator
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models.functions import Cast, Lower
+from django.db.models.lookups import Regex
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django_countries.fields import CountryField
+
+from portal.validators import no_control_characters
+
+#: The program's partner ID (the seed's MPN ID): exactly seven ASCII digits, kept as text so that a
+#: leading zero survives. One constant for the validator and the database's check constraint.
+PARTNER_ID_PATTERN = r"^[0-9]{7}$"
+
+partner_id_validator = RegexValidator(
+    PARTNER_ID_PATTERN,
+    message=_("A partner ID is exactly seven digits, for example 1234567."),
+    code="partner_id_format",
+)
+
+
+class MembershipAccount(models.Model):
+    """A sign-in of the partner membership center: a username and a password hash, never the password."""
+
+    # ASCII only, so that PostgreSQL's lower() and Python's str.lower() agree on every username and the
+    # case-insensitive unique index is exactly what sign-in looks up.
+    username = models.CharField(_("username"), max_length=150, validators=[ASCIIUsernameValidator()])
+    password = models.CharField(_("password"), max_length=128)
+    is_active = models.BooleanField(
+        _("active"), default=True, help_text=_("An inactive account cannot be used to sign in.")
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("membership account")
+        verbose_name_plural = _("membership accounts")
+        ordering = ["username"]
+        constraints = [
+            models.UniqueConstraint(Lower("username"), name="membership_account_username_ci_unique"),
+            models.CheckConstraint(condition=~models.Q(username=""), name="membership_account_username_set"),
+            # Every Django hash reads "<algorithm>$...": a guard against a raw password written by mistake,
+            # not a proof.
+            models.CheckConstraint(
+                condition=models.Q(password__regex=r"^[a-z0-9_]+\$"),  # noqa: S106 - a pattern
+                name="membership_account_password_hashed",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.username
+
+    def set_password(self, raw_password: str) -> None:
+        self.password = make_password(raw_password)
+
+    def check_password(self, raw_password: str) -> bool:
+        """One password hash; a hash made with an older hasher is upgraded on success."""
+
+        def upgrade(raw: str) -> None:
+            self.set_password(raw)
+            self.save(update_fields=["password"])
+
+        return check_password(raw_password, self.password, upgrade)
+
+
+class PartnerProfile(models.Model):
+    """An organization profile of the membership center, identified by its partner ID, which an
+    enrollment may link to the new reseller (the seed: "select the organization profile by MPN ID")."""
+
+    account = models.ForeignKey(
+        MembershipAccount,
+        verbose_name=_("membership account"),
+        on_delete=models.PROTECT,
+        related_name="profiles",
+    )
+    partner_id = models.CharField(
+        _("partner ID"), max_length=7, unique=True, validators=[partner_id_validator]
+    )
+    legal_name = models.CharField(_("legal name"), max_length=200, validators=[no_control_characters])
+    country = CountryField(_("country"))
+    location = models.CharField(
+        _("location"),
+        max_length=100,
+        validators=[no_control_characters],
+        help_text=_("The city or site of this profile, as the membership center shows it."),
+    )
+    already_authorised = models.BooleanField(
+        _("already an authorised partner"),
+        default=False,
+        help_text=_("Already a CSP reseller: enrollment asks only for the customer-support contact."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("partner profile")
+        verbose_name_plural = _("partner profiles")
+        ordering = ["legal_name", "partner_id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(partner_id__regex=PARTNER_ID_PATTERN), name="partner_profile_id_format"
+            ),
+            models.CheckConstraint(condition=~models.Q(legal_name=""), name="partner_profile_legal_name_set"),
+            # Through a cast: django-countries turns a regex lookup on its field into one on country names.
+            models.CheckConstraint(
+                condition=Regex(Cast("country", models.CharField(max_length=2)), r"^[A-Z]{2}$"),
+                name="partner_profile_country_code",
+            ),
+            models.CheckConstraint(condition=~models.Q(location=""), name="partner_profile_location_set"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.legal_name} ({self.partner_id})"
