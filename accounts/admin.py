@@ -25,6 +25,7 @@ from django_countries import countries
 
 from accounts.models import (
     DirectoryTenant,
+    DirectoryUser,
     Membership,
     MembershipInvitation,
     Organization,
@@ -284,6 +285,34 @@ class DirectoryTenantAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["name", "tenant_id", "country", "source", "created_at"]
     list_filter = ["source", CountryListFilter]
     search_fields = ["name", "tenant_id"]
+
+
+@admin.register(DirectoryUser)
+class DirectoryUserAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: users of built-in tenants change through their services; the password hash is never
+    shown (it is not among the fields)."""
+
+    list_display = [
+        "user_principal_name",
+        "display_name",
+        "tenant",
+        "is_global_admin",
+        "status",
+        "created_at",
+    ]
+    list_filter = ["status", "is_global_admin"]
+    search_fields = ["user_principal_name", "display_name", "tenant__name"]
+    list_select_related = ["tenant"]
+    fields = [
+        "public_id",
+        "tenant",
+        "user_principal_name",
+        "display_name",
+        "is_global_admin",
+        "status",
+        "created_at",
+    ]
+    readonly_fields = fields
 
 
 @admin.register(Membership)

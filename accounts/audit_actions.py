@@ -19,6 +19,11 @@ ACTION_LABELS = {
     "membership.removed": _("Member removed"),
     "membership.left": _("Member left"),
     **link_invitation_action_labels("membership_invitation"),
+    # The built-in directory (accounts/services/directory.py).
+    "directory_tenant.created": _("Directory tenant created"),
+    "directory_user.created": _("Directory user created"),
+    "directory_user.disabled": _("Directory user disabled"),
+    "directory_user.enabled": _("Directory user enabled"),
 }
 
 #: What program staff do on the review site (accounts/services/review.py).

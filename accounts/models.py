@@ -3,8 +3,10 @@
 import uuid
 
 from django.conf import settings
+from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
+from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
@@ -112,6 +114,77 @@ class DirectoryTenant(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.tenant_id})"
+
+
+class DirectoryUserStatus(models.TextChoices):
+    ACTIVE = "active", _("Active")
+    DISABLED = "disabled", _("Disabled")
+
+
+#: A user principal name as stored: lower-case ASCII ``name@domain``. The services check the rest (the
+#: name's rules, the domain being one of the tenant's verified domains); this is the database's guard.
+DIRECTORY_USER_PRINCIPAL_NAME_PATTERN = r"^[a-z0-9._-]+@[a-z0-9.-]+$"
+
+
+class DirectoryUser(models.Model):
+    """A user of a tenant of the portal's built-in directory, with its own password (a hash, never the
+    password). Written only by accounts/services/directory.py, which keeps it to built-in tenants."""
+
+    Status = DirectoryUserStatus
+
+    # What the directory calls the user's object ID (VerifiedTenant.admin.object_id).
+    public_id = models.UUIDField(_("object ID"), default=uuid.uuid4, unique=True, editable=False)
+    tenant = models.ForeignKey(
+        DirectoryTenant, verbose_name=_("directory tenant"), on_delete=models.CASCADE, related_name="users"
+    )
+    user_principal_name = models.CharField(_("user principal name"), max_length=254)
+    display_name = models.CharField(_("display name"), max_length=256, validators=[no_control_characters])
+    password = models.CharField(_("password"), max_length=128)
+    is_global_admin = models.BooleanField(
+        _("Global Administrator"),
+        default=False,
+        help_text=_("A Global Administrator manages the tenant and may enroll it in the program."),
+    )
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("directory user")
+        verbose_name_plural = _("directory users")
+        ordering = ["user_principal_name"]
+        constraints = [
+            # ASCII only (the pattern below), so PostgreSQL's lower() and Python's str.lower() agree and
+            # sign-in looks up exactly this index.
+            models.UniqueConstraint(Lower("user_principal_name"), name="directory_user_upn_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(user_principal_name__regex=DIRECTORY_USER_PRINCIPAL_NAME_PATTERN),
+                name="directory_user_upn_format",
+            ),
+            models.CheckConstraint(
+                condition=~models.Q(display_name=""), name="directory_user_display_name_set"
+            ),
+            # Every Django hash reads "<algorithm>$...": a guard against a raw password written by mistake.
+            models.CheckConstraint(
+                condition=models.Q(password__regex=r"^[a-z0-9_]+\$"),  # noqa: S106 - a pattern
+                name="directory_user_password_hashed",
+            ),
+            status_constraint("directory_user", DirectoryUserStatus),
+        ]
+
+    def __str__(self) -> str:
+        return self.user_principal_name
+
+    def set_password(self, raw_password: str) -> None:
+        self.password = make_password(raw_password)
+
+    def check_password(self, raw_password: str) -> bool:
+        """One password hash; a hash made with an older hasher is upgraded on success."""
+
+        def upgrade(raw: str) -> None:
+            self.set_password(raw)
+            self.save(update_fields=["password"])
+
+        return check_password(raw_password, self.password, upgrade)
 
 
 class OrganizationKind(models.TextChoices):

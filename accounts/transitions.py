@@ -3,7 +3,7 @@
 Membership invitations use the platform's ``LINK_INVITATION_STATUS``.
 """
 
-from accounts.models import MembershipStatus, OrganizationStatus
+from accounts.models import DirectoryUserStatus, MembershipStatus, OrganizationStatus
 from portal.transitions import Transitions
 
 ORGANIZATION_STATUS = Transitions(
@@ -19,5 +19,13 @@ MEMBERSHIP_STATUS = Transitions(
     {
         MembershipStatus.ACTIVE: {MembershipStatus.DEACTIVATED},
         MembershipStatus.DEACTIVATED: {MembershipStatus.ACTIVE},
+    },
+)
+
+DIRECTORY_USER_STATUS = Transitions(
+    DirectoryUserStatus,
+    {
+        DirectoryUserStatus.ACTIVE: {DirectoryUserStatus.DISABLED},
+        DirectoryUserStatus.DISABLED: {DirectoryUserStatus.ACTIVE},
     },
 )

@@ -1,13 +1,16 @@
-"""The partner-membership registry on the review site.
+"""The partner-membership registry and the blocked email domains on the review site.
 
 Membership accounts and partner profiles are read-only here: staff list and search them, and add or
 correct them only through **Import CSV** (Membership accounts > Import CSV), which calls
 ``membership_accounts_import_csv`` and shows what happened to every row. A password hash is never shown.
+
+Blocked email domains are added and removed here, each through its service (with its audit row); an
+entry is never edited.
 """
 
 from django import forms
-from django.contrib import admin
-from django.core.exceptions import PermissionDenied
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count
 from django.template.defaultfilters import filesizeformat
 from django.template.response import TemplateResponse
@@ -16,13 +19,19 @@ from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from accounts.admin import CountryListFilter
-from enrollment.models import MembershipAccount, PartnerProfile
+from enrollment.models import BlockedEmailDomain, MembershipAccount, PartnerProfile
+from enrollment.services.email_domains import (
+    DOMAIN_ALREADY_BLOCKED,
+    blocked_email_domain_add,
+    blocked_email_domain_remove,
+)
 from enrollment.services.membership_import import (
     IMPORT_COLUMNS,
     IMPORT_MAX_BYTES,
     IMPORT_MAX_ROWS,
     membership_accounts_import_csv,
 )
+from enrollment.validation.email_domains import domain_display, domain_normalise
 from portal.admin import ViewOnlyAdminMixin
 from portal.errors import DomainError, form_add_domain_error
 
@@ -155,3 +164,77 @@ class PartnerProfileAdmin(ImportLinkMixin, ViewOnlyAdminMixin, admin.ModelAdmin)
     def account_link(self, obj: PartnerProfile):
         url = reverse("admin:enrollment_membershipaccount_change", args=[obj.account_id])
         return format_html('<a href="{}">{}</a>', url, obj.account.username)
+
+
+# --- Blocked email domains ------------------------------------------------------------------------------
+
+
+class BlockedEmailDomainForm(forms.ModelForm):
+    class Meta:
+        model = BlockedEmailDomain
+        fields = ["domain", "kind", "note"]
+        help_texts = {
+            "domain": _(
+                "Addresses at this domain and at its subdomains cannot be the primary contact of an "
+                "enrollment. For example example.com or 例え.jp."
+            )
+        }
+
+    def clean_domain(self):
+        """The form the list stores (lower-case IDNA ASCII); a domain already listed is said here, and the
+        service's unique index still decides between two reviewers adding it at once."""
+        domain = domain_normalise(self.cleaned_data["domain"])
+        if BlockedEmailDomain.objects.filter(domain=domain).exists():
+            raise ValidationError(
+                DOMAIN_ALREADY_BLOCKED,
+                code="domain_already_blocked",
+                params={"domain": domain_display(domain)},
+            )
+        return domain
+
+
+@admin.register(BlockedEmailDomain)
+class BlockedEmailDomainAdmin(admin.ModelAdmin):
+    """Added through ``blocked_email_domain_add``, removed through ``blocked_email_domain_remove``."""
+
+    form = BlockedEmailDomainForm
+    list_display = ["domain", "domain_unicode", "kind", "note", "created_at", "created_by"]
+    list_filter = ["kind"]
+    search_fields = ["domain", "note"]
+    list_select_related = ["created_by"]
+    readonly_fields = ["domain_unicode", "created_at", "created_by"]
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ["domain", "kind", "note"]
+        return ["domain", "domain_unicode", "kind", "note", "created_at", "created_by"]
+
+    def has_change_permission(self, request, obj=None):
+        return False  # remove the entry and add it again: the history then shows both
+
+    @admin.display(description=_("domain as written"))
+    def domain_unicode(self, obj: BlockedEmailDomain) -> str:
+        return domain_display(obj.domain)
+
+    def save_model(self, request, obj, form, change):
+        try:
+            blocked = blocked_email_domain_add(
+                domain=obj.domain, kind=obj.kind, note=obj.note, by=request.user
+            )
+        except DomainError as error:
+            if error.code != "domain_already_blocked":
+                raise
+            # Another reviewer added it since the form was checked: the domain is blocked, as asked.
+            blocked = BlockedEmailDomain.objects.get(domain=obj.domain)
+            self.message_user(request, error.message, messages.WARNING)
+        obj.pk, obj.created_at, obj.created_by = blocked.pk, blocked.created_at, blocked.created_by
+
+    def delete_model(self, request, obj):
+        try:
+            blocked_email_domain_remove(blocked_domain=obj, by=request.user)
+        except DomainError as error:  # already removed by someone else: the outcome asked for
+            self.message_user(request, error.message, messages.WARNING)
+
+    def delete_queryset(self, request, queryset):
+        for obj in queryset:
+            self.delete_model(request, obj)

@@ -66,5 +66,8 @@ def load_membership_accounts() -> list[tuple[str, str, str]]:
 
 
 def load() -> list[tuple[str, str, str]]:
-    """What ``manage.py load_demo`` finds in this module (it imports every app's ``demo.load``)."""
-    return load_membership_accounts()
+    """What ``manage.py load_demo`` finds in this module (it imports every app's ``demo.load``): the
+    membership-center accounts and the built-in directory's tenants that enrollment signs in to."""
+    from enrollment.demo_directory import load_builtin_tenants
+
+    return [*load_membership_accounts(), *load_builtin_tenants()]

@@ -6,6 +6,7 @@ its profiles (enrollment step 3). Neither table belongs to a tenant: a profile b
 only when an enrollment that chose it is approved.
 """
 
+from django.conf import settings
 from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.core.validators import RegexValidator
@@ -16,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from portal.transitions import status_constraint
 from portal.validators import no_control_characters
 
 #: The program's partner ID (the seed's MPN ID): exactly seven ASCII digits, kept as text so that a
@@ -119,3 +121,66 @@ class PartnerProfile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.legal_name} ({self.partner_id})"
+
+
+#: A domain as the blocked-domain list stores it: the IDNA (ASCII, "xn--") form in lower case, two labels
+#: at least. Forms and services normalise what staff type into this form first
+#: (``enrollment.validation.email_domains.domain_normalise``); the database refuses anything else.
+BLOCKED_DOMAIN_PATTERN = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$"
+
+
+class BlockedEmailDomainKind(models.TextChoices):
+    FREE = "free", _("Free email service")
+    DISPOSABLE = "disposable", _("Disposable email service")
+    OTHER = "other", _("Other")
+
+
+class BlockedEmailDomain(models.Model):
+    """A mail domain program staff refuse for an applicant's primary contact, on top of the maintained
+    free-mail and disposable-mail lists the portal installs as packages. Its subdomains are refused too."""
+
+    Kind = BlockedEmailDomainKind
+
+    domain = models.CharField(
+        _("domain"),
+        max_length=253,
+        validators=[
+            RegexValidator(
+                BLOCKED_DOMAIN_PATTERN,
+                message=_("Enter a domain name such as example.com."),
+                code="domain_format",
+            )
+        ],
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    note = models.CharField(
+        _("note"),
+        max_length=500,
+        blank=True,
+        validators=[no_control_characters],
+        help_text=_("Why the domain is blocked, for the other reviewers."),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("created by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+
+    class Meta:
+        verbose_name = _("blocked email domain")
+        verbose_name_plural = _("blocked email domains")
+        ordering = ["domain"]
+        constraints = [
+            models.UniqueConstraint(Lower("domain"), name="blocked_email_domain_ci_unique"),
+            models.CheckConstraint(
+                condition=models.Q(domain__regex=BLOCKED_DOMAIN_PATTERN), name="blocked_email_domain_format"
+            ),
+            status_constraint("blocked_email_domain", BlockedEmailDomainKind, field_name="kind"),
+        ]
+
+    def __str__(self) -> str:
+        return self.domain

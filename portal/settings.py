@@ -6,6 +6,7 @@ switches the defaults off: it refuses to start without its secrets and services.
 everywhere unless ``DEBUG=true`` asks for it (never in production).
 """
 
+import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -192,6 +193,9 @@ MFA_FORMS = {"activate_totp": "accounts.mfa_forms.ActivateTOTPForm"}
 MFA_TOTP_ISSUER = PROGRAM_NAME_ASCII
 USERSESSIONS_TRACK_ACTIVITY = True
 INVITATIONS_PER_HOUR = env.int("INVITATIONS_PER_HOUR", default=50)  # per organization
+# Reviewers decide an enrollment within this many business days (portal/business_days.py: weekends and
+# the program country's public holidays do not count).
+ENROLLMENT_REVIEW_SLA_BUSINESS_DAYS = env.int("ENROLLMENT_REVIEW_SLA_BUSINESS_DAYS", default=3)
 
 # --- Internationalisation --------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -306,6 +310,14 @@ ENTRA_CLIENT_SECRET = env.str("ENTRA_CLIENT_SECRET", default="")
 ENTRA_AUTHORITY = env.str("ENTRA_AUTHORITY", default="https://login.microsoftonline.com/organizations")
 ENTRA_GRAPH_URL = env.str("ENTRA_GRAPH_URL", default="https://graph.microsoft.com/v1.0")
 ENTRA_ENABLED = bool(ENTRA_CLIENT_ID and ENTRA_CLIENT_SECRET and ENTRA_AUTHORITY)
+# The built-in directory (the default): a new tenant's initial domain is <label>.<this suffix>.
+BUILTIN_DIRECTORY_DOMAIN_SUFFIX = (
+    env.str("BUILTIN_DIRECTORY_DOMAIN_SUFFIX", default="onportal.example").strip(".").lower()
+)
+if not re.fullmatch(
+    r"[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*", BUILTIN_DIRECTORY_DOMAIN_SUFFIX
+):
+    raise environ.ImproperlyConfigured("BUILTIN_DIRECTORY_DOMAIN_SUFFIX must be a domain name")
 
 # --- Security --------------------------------------------------------------------------------
 # How many reverse proxies of our own stand in front of gunicorn (docker-compose.yml: one, nginx, which

@@ -3,6 +3,13 @@
 Each service is one transaction: the change, its audit event and its outbox emails commit together.
 """
 
+from accounts.services.directory import (
+    builtin_tenant_create,
+    directory_user_create,
+    directory_user_disable,
+    directory_user_enable,
+    directory_user_sign_in,
+)
 from accounts.services.invitations import (
     INVITATION_LIFETIME,
     InvitationUnusable,
@@ -28,7 +35,12 @@ from accounts.services.people import canonical_email, user_profile_update
 __all__ = [
     "INVITATION_LIFETIME",
     "InvitationUnusable",
+    "builtin_tenant_create",
     "canonical_email",
+    "directory_user_create",
+    "directory_user_disable",
+    "directory_user_enable",
+    "directory_user_sign_in",
     "invitation_link",
     "membership_deactivate",
     "membership_invitation_accept",

@@ -83,8 +83,10 @@ class DirectoryError(DomainError):
     code: ClassVar[str] = "directory_error"
     default_message: ClassVar[Promise] = _("The directory tenant could not be verified. Start again.")
 
-    def __init__(self, message: str | Promise | None = None, *, reason: str = ""):
-        super().__init__(message if message is not None else self.default_message, code=self.code)
+    def __init__(self, message: str | Promise | None = None, *, reason: str = "", field: str | None = None):
+        super().__init__(
+            message if message is not None else self.default_message, code=self.code, field=field
+        )
         self.reason = reason or self.code
 
 
@@ -141,12 +143,40 @@ class NotGlobalAdmin(DirectoryError):
         "Global Administrator of your company's tenant, or ask one to complete this step."
     )
 
-    def __init__(self, *, account: str = "", reason: str = ""):
-        message = None
-        if account:
+    def __init__(self, message: str | Promise | None = None, *, account: str = "", reason: str = ""):
+        if message is None and account:
             message = _(
                 "The account %(account)s is not a Global Administrator of its tenant. Sign in with a "
                 "Global Administrator of your company's tenant, or ask one to complete this step."
             ) % {"account": account}
         super().__init__(message, reason=reason)
         self.account = account
+
+
+class InvalidCredentials(DirectoryError):
+    """Built-in directory: unknown user, wrong password and disabled user alike (no enumeration)."""
+
+    code = "invalid_credentials"
+    default_message = _("The user name or password is incorrect.")
+
+
+class TooManyAttempts(DirectoryError):
+    code = "rate_limited"
+    default_message = _("Too many sign-in attempts. Wait a few minutes and try again.")
+
+
+class TenantNotCreated(DirectoryError):
+    """Built-in directory: a value for the new tenant was refused; ``field`` names it, ``reason`` says why."""
+
+    code = "tenant_not_created"
+    default_message = _("The tenant could not be created. Check the details and try again.")
+
+
+class TenantInUse(DirectoryError):
+    """The tenant is already linked to an organization (or, later, held by an enrollment in progress)."""
+
+    code = "tenant_in_use"
+    default_message = _(
+        "This tenant is already linked to an organization of the program, or is being enrolled by "
+        "another application, so it cannot be used again. Use another tenant, or create a new one."
+    )

@@ -24,14 +24,18 @@ from accounts.services.review import (
     organization_suspend,
     user_staff_grant,
 )
+from enrollment.models import BlockedEmailDomain
+from enrollment.services.email_domains import blocked_email_domain_add
 from portal.audit.catalogue import action_label
 from portal.audit.models import AuditEvent
 from portal.errors import DomainError
 from portal.mail.models import OutboxEmail
 from tests.factories.accounts import (
+    DIRECTORY_PASSWORD,
     PASSWORD,
     TOTP_SECRET,
     DirectoryTenantFactory,
+    DirectoryUserFactory,
     MembershipFactory,
     MembershipInvitationFactory,
     OrganizationFactory,
@@ -510,12 +514,15 @@ def test_authenticators_and_sessions_are_read_only(staff_client, reviewer):
 
 # Models whose change form saves (through a service, tested above).
 SAVED_THROUGH_A_SERVICE = {Organization}
+# Models that staff add and remove (never edit) through audited services (tests/enrollment/).
+ADDED_AND_REMOVED_THROUGH_A_SERVICE = {BlockedEmailDomain}
 # Every admin action on the review site, each calling an audited service (tested above; the outbox's
 # in tests/platform/test_outbox.py).
 ACTIONS = {
     Organization: {"suspend", "reactivate"},
     User: {"deactivate_account", "reactivate_account", "grant_program_staff", "revoke_program_staff"},
     OutboxEmail: {"send_again"},
+    BlockedEmailDomain: {"delete_selected"},
 }
 
 
@@ -528,6 +535,9 @@ def test_every_admin_is_read_only_or_saves_through_a_tested_service():
         if model in SAVED_THROUGH_A_SERVICE:
             assert (can_add, can_change, can_delete) == (False, True, False), model
             assert "save_model" in type(model_admin).__dict__, model
+        elif model in ADDED_AND_REMOVED_THROUGH_A_SERVICE:
+            assert (can_add, can_change, can_delete) == (True, False, True), model
+            assert {"save_model", "delete_model", "delete_queryset"} <= set(type(model_admin).__dict__), model
         else:
             assert (can_add, can_change, can_delete) == (False, False, False), model
         assert set(model_admin.get_actions(request)) == ACTIONS.get(model, set()), model
@@ -562,6 +572,8 @@ def every_kind_of_row(reviewer):
     )
     OutboxEmailFactory(template="membership_invitation")
     profile = PartnerProfileFactory()
+    directory_user = DirectoryUserFactory()
+    blocked_email_domain_add(domain="burner.example", kind="disposable", note="", by=reviewer)
     assert Authenticator.objects.get(user=reviewer, type="totp").data["secret"] == TOTP_SECRET
     return [
         TOTP_SECRET,
@@ -571,6 +583,8 @@ def every_kind_of_row(reviewer):
         raw_token,
         MEMBERSHIP_PASSWORD,
         profile.account.password,
+        DIRECTORY_PASSWORD,
+        directory_user.password,
     ]
 
 

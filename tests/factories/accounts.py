@@ -5,10 +5,12 @@ from datetime import timedelta
 import factory
 from allauth.account.models import EmailAddress
 from allauth.mfa.totp.internal.auth import TOTP
+from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 
 from accounts.models import (
     DirectoryTenant,
+    DirectoryUser,
     Membership,
     MembershipInvitation,
     MembershipRole,
@@ -20,6 +22,7 @@ from portal.tokens import token_hash
 
 PASSWORD = "correct-horse-battery-staple"
 TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
+DIRECTORY_PASSWORD = "built-in-directory-passphrase"
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -121,3 +124,19 @@ class MembershipInvitationFactory(factory.django.DjangoModelFactory):
         instance = super()._create(model_class, *args, **kwargs)
         instance.raw_token = raw
         return instance
+
+
+class DirectoryUserFactory(factory.django.DjangoModelFactory):
+    """A user of a built-in tenant, named in the tenant's first domain, with ``DIRECTORY_PASSWORD``:
+    ``DirectoryUserFactory(is_global_admin=True)`` for its Global Administrator."""
+
+    class Meta:
+        model = DirectoryUser
+
+    tenant = factory.SubFactory(DirectoryTenantFactory)
+    user_principal_name = factory.LazyAttributeSequence(
+        lambda o, n: f"user{n}@{o.tenant.verified_domains[0]}"
+    )
+    display_name = factory.Sequence(lambda n: f"Directory User {n}")
+    password = factory.LazyFunction(lambda: make_password(DIRECTORY_PASSWORD))
+    is_global_admin = False

@@ -1,0 +1,427 @@
+"""The portal's built-in directory: tenants whose users sign in with a password kept (as a hash) here.
+
+It is the default mode of enrollment's directory-tenant step (``enrollment/directory/builtin.py`` turns
+what these services return into a ``VerifiedTenant``): a person creates a tenant and becomes its Global
+Administrator, or signs in to an existing one. Later, partners and customers manage the users of their
+built-in tenant with ``directory_user_create`` / ``_disable`` / ``_enable``.
+
+Every write is one transaction with its audit row; changes to a tenant's users lock the tenant row first
+(lock order: tenant, then its users), so that concurrent changes cannot leave it without an active Global
+Administrator. Sign-in is rate-limited per client and per user principal name, and answers an unknown
+name, a wrong password and a disabled user with the same error after the same work (one password hash).
+A refused sign-in changes nothing, so it is a security log line, not an audit row.
+"""
+
+import hashlib
+import logging
+import re
+import unicodedata
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth import password_validation
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Lower
+from django.utils.translation import gettext_lazy as _
+from django_countries import countries
+
+from accounts.models import DirectoryTenant, DirectoryTenantSource, DirectoryUser, Organization, User
+from accounts.services.people import name_check
+from accounts.transitions import DIRECTORY_USER_STATUS
+from portal.audit.services import audit_record
+from portal.errors import DomainError
+from portal.ratelimit import rate_limit_hit
+from portal.transitions import transition_apply
+
+logger = logging.getLogger(__name__)
+
+#: Sign-in attempts allowed per window, counted per client (the caller's key: the applicant, or the
+#: address) and per user principal name (whoever tries it).
+SIGN_IN_ATTEMPTS_PER_CLIENT = 20
+SIGN_IN_ATTEMPTS_PER_USER = 10
+SIGN_IN_WINDOW_SECONDS = 15 * 60
+
+#: The label a new tenant chooses for its initial domain, ``<label>.<BUILTIN_DIRECTORY_DOMAIN_SUFFIX>``:
+#: a DNS label (RFC 1035: letters, digits, hyphens inside) in lower case, 3 to 40 characters. Two hyphens
+#: in a row are refused too: "xn--" and the like are reserved for internationalised names.
+DOMAIN_LABEL_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{1,38})[a-z0-9]")
+#: The name before the "@" of a user principal name: what Microsoft Entra ID allows, less the symbols.
+USER_NAME_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?")
+#: A new tenant's first user, its Global Administrator: ``admin@<initial domain>``.
+ADMIN_USER_NAME = "admin"
+
+INVALID_CREDENTIALS = _("The user name or password is incorrect.")
+TOO_MANY_ATTEMPTS = _("Too many sign-in attempts. Wait a few minutes and try again.")
+DOMAIN_LABEL_INVALID = _(
+    "Use 3 to 40 lower-case letters (a to z), digits and single hyphens, starting and ending with a letter "
+    "or a digit."
+)
+DOMAIN_TAKEN = _("The domain %(domain)s is already taken. Choose another name for it.")
+COUNTRY_INVALID = _("Choose the tenant's country from the list.")
+USER_NAME_INVALID = _(
+    "Enter a user name such as taro.yamada@%(domain)s: up to 64 lower-case letters (a to z), digits, dots, "
+    "hyphens and underscores before the @, starting and ending with a letter or a digit."
+)
+USER_DOMAIN_INVALID = _("The part after the @ must be one of the tenant's domains: %(domains)s.")
+USER_NAME_TAKEN = _("The user name %(user_principal_name)s is already taken.")
+TENANT_NOT_BUILTIN = _("Only a tenant of the portal's built-in directory has users here.")
+LAST_GLOBAL_ADMIN = _(
+    "A tenant always keeps at least one active Global Administrator. Add another Global Administrator first."
+)
+
+
+# --- Normalising and checking values ------------------------------------------------------------------
+
+
+def _normalise(value: str) -> str:
+    """Full-width letters and digits as ASCII (Japanese keyboards type them), no surrounding spaces,
+    lower case: domains and user principal names compare case-insensitively."""
+    return unicodedata.normalize("NFKC", value or "").strip().lower()
+
+
+def _field_clean(model: type[models.Model], name: str, value: Any, *, field: str) -> Any:
+    """The model field's own checks (blank, length, validators): the first message and its code, at
+    ``field``."""
+    try:
+        return model._meta.get_field(name).clean(value, None)
+    except ValidationError as error:
+        first = error.error_list[0]
+        raise DomainError(error.messages[0], code=first.code or "invalid", field=field) from error
+
+
+def initial_domain(label: str) -> str:
+    """The initial domain a tenant gets for this (already checked) label."""
+    return f"{label}.{settings.BUILTIN_DIRECTORY_DOMAIN_SUFFIX}"
+
+
+def domain_label_clean(label: str, *, field: str = "initial_domain_label") -> str:
+    """The label in lower case, or DomainError ``domain_label_invalid``."""
+    label = _normalise(label)
+    if not DOMAIN_LABEL_PATTERN.fullmatch(label) or "--" in label:
+        raise DomainError(DOMAIN_LABEL_INVALID, code="domain_label_invalid", field=field)
+    return label
+
+
+def domain_taken(domain: str) -> bool:
+    """Whether a tenant already has this domain, or a user a name in it."""
+    if DirectoryUser.objects.filter(user_principal_name__iendswith=f"@{domain}").exists():
+        return True
+    # The quoted name within the list's JSON text: one query that works on PostgreSQL and SQLite alike
+    # (SQLite has no JSON containment); a domain holds no quote or backslash to escape.
+    return DirectoryTenant.objects.filter(verified_domains__icontains=f'"{domain}"').exists()
+
+
+def country_clean(country: str) -> str:
+    code = (country or "").strip().upper()
+    if code not in countries:
+        raise DomainError(COUNTRY_INVALID, code="country_invalid", field="country")
+    return code
+
+
+def tenant_name_clean(name: str) -> str:
+    name = _field_clean(DirectoryTenant, "name", (name or "").strip(), field="name")
+    name_check(name, field="name")
+    return name
+
+
+def display_name_clean(display_name: str, *, field: str) -> str:
+    return _field_clean(DirectoryUser, "display_name", (display_name or "").strip(), field=field)
+
+
+def user_principal_name_clean(user_principal_name: str, *, tenant: DirectoryTenant, field: str) -> str:
+    """``name@domain`` in lower case, the domain one of the tenant's verified domains."""
+    upn = _normalise(user_principal_name)
+    domains = [str(domain).lower() for domain in tenant.verified_domains]
+    name, at, domain = upn.rpartition("@")
+    if not at or not USER_NAME_PATTERN.fullmatch(name) or ".." in name:
+        example_domain = domains[0] if domains else settings.BUILTIN_DIRECTORY_DOMAIN_SUFFIX
+        raise DomainError(
+            USER_NAME_INVALID % {"domain": example_domain}, code="user_name_invalid", field=field
+        )
+    if domain not in domains:
+        raise DomainError(
+            USER_DOMAIN_INVALID % {"domains": ", ".join(domains)}, code="user_domain_invalid", field=field
+        )
+    return upn
+
+
+def new_password_check(password: str, *, user_principal_name: str, display_name: str, field: str) -> None:
+    """The portal's password rules (length, common, numeric), and not like the user's own names."""
+    candidate = DirectoryUser(user_principal_name=user_principal_name, display_name=display_name)
+    validators = [
+        *password_validation.get_default_password_validators(),
+        password_validation.UserAttributeSimilarityValidator(
+            user_attributes=("user_principal_name", "display_name")
+        ),
+    ]
+    try:
+        password_validation.validate_password(password or "", user=candidate, password_validators=validators)
+    except ValidationError as error:
+        raise DomainError(error.messages[0], code="password_invalid", field=field) from error
+
+
+def directory_user_find(user_principal_name: str) -> DirectoryUser | None:
+    """The built-in directory's user with this name in any case, through the case-insensitive index."""
+    return (
+        DirectoryUser.objects.select_related("tenant")
+        .alias(upn_lower=Lower("user_principal_name"))
+        .filter(upn_lower=_normalise(user_principal_name), tenant__source=DirectoryTenantSource.BUILTIN)
+        .first()
+    )
+
+
+def _tenant_organization_id(tenant: DirectoryTenant) -> int | None:
+    """The organization that owns the tenant, if any: its activity log shows changes to the users."""
+    return Organization.objects.filter(directory_tenant=tenant).values_list("pk", flat=True).first()
+
+
+def _tenant_lock(tenant: DirectoryTenant) -> DirectoryTenant:
+    """Lock the tenant row (every change to its users is serialised here); only built-in tenants."""
+    locked = DirectoryTenant.objects.select_for_update().get(pk=tenant.pk)
+    if locked.source != DirectoryTenantSource.BUILTIN:
+        raise DomainError(TENANT_NOT_BUILTIN, code="tenant_not_builtin")
+    return locked
+
+
+def directory_user_audit_values(directory_user: DirectoryUser) -> dict[str, Any]:
+    """What the audit keeps of a user: never the password or its hash."""
+    return {
+        "tenant_id": str(directory_user.tenant.tenant_id),
+        "user_principal_name": directory_user.user_principal_name,
+        "display_name": directory_user.display_name,
+        "is_global_admin": directory_user.is_global_admin,
+        "status": directory_user.status,
+    }
+
+
+def _directory_user_insert(
+    *,
+    tenant: DirectoryTenant,
+    user_principal_name: str,
+    display_name: str,
+    password: str,
+    is_global_admin: bool,
+    by_user: User | None,
+    field: str,
+) -> DirectoryUser:
+    """Insert checked values in a savepoint (a name taken meanwhile, in any case, is a DomainError) and
+    write the audit row."""
+    directory_user = DirectoryUser(
+        tenant=tenant,
+        user_principal_name=user_principal_name,
+        display_name=display_name,
+        is_global_admin=is_global_admin,
+    )
+    directory_user.set_password(password)
+    try:
+        with transaction.atomic():
+            directory_user.save()
+    except IntegrityError as error:
+        raise DomainError(
+            USER_NAME_TAKEN % {"user_principal_name": user_principal_name},
+            code="user_name_taken",
+            field=field,
+        ) from error
+    audit_record(
+        action="directory_user.created",
+        actor=by_user,
+        organization_id=_tenant_organization_id(tenant),
+        target=directory_user,
+        after=directory_user_audit_values(directory_user),
+    )
+    return directory_user
+
+
+# --- Tenants --------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def builtin_tenant_create(
+    *,
+    name: str,
+    country: str,
+    initial_domain_label: str,
+    admin_display_name: str,
+    admin_password: str,
+    by_user: User | None,
+) -> tuple[DirectoryTenant, DirectoryUser]:
+    """Create a built-in tenant and its Global Administrator ``admin@<label>.<suffix>``; ``by_user`` is the
+    portal user who asked (None: the system, e.g. the demo data). A bad value is a DomainError naming the
+    argument it concerns; nothing is saved then."""
+    name = tenant_name_clean(name)
+    country = country_clean(country)
+    label = domain_label_clean(initial_domain_label)
+    domain = initial_domain(label)
+    if domain_taken(domain):
+        raise DomainError(
+            DOMAIN_TAKEN % {"domain": domain}, code="domain_taken", field="initial_domain_label"
+        )
+    admin_display_name = display_name_clean(admin_display_name, field="admin_display_name")
+    admin_user_principal_name = f"{ADMIN_USER_NAME}@{domain}"
+    new_password_check(
+        admin_password,
+        user_principal_name=admin_user_principal_name,
+        display_name=admin_display_name,
+        field="admin_password",
+    )
+
+    tenant = DirectoryTenant.objects.create(
+        tenant_id=uuid.uuid4(),
+        name=name,
+        verified_domains=[domain],
+        country=country,
+        source=DirectoryTenantSource.BUILTIN,
+    )
+    audit_record(
+        action="directory_tenant.created",
+        actor=by_user,
+        target=tenant,
+        after={
+            "tenant_id": str(tenant.tenant_id),
+            "name": tenant.name,
+            "country": country,
+            "verified_domains": [domain],
+            "source": str(tenant.source),
+        },
+    )
+    try:
+        admin = _directory_user_insert(
+            tenant=tenant,
+            user_principal_name=admin_user_principal_name,
+            display_name=admin_display_name,
+            password=admin_password,
+            is_global_admin=True,
+            by_user=by_user,
+            field="initial_domain_label",
+        )
+    except DomainError as error:
+        # Another tenant took the same domain a moment ago: its admin@ name is the unique index that
+        # tells (no check-then-act). Raising rolls the new tenant back with it.
+        raise DomainError(
+            DOMAIN_TAKEN % {"domain": domain}, code="domain_taken", field="initial_domain_label"
+        ) from error
+    return tenant, admin
+
+
+# --- Users ----------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def directory_user_create(
+    *,
+    tenant: DirectoryTenant,
+    user_principal_name: str,
+    display_name: str,
+    password: str,
+    is_global_admin: bool = False,
+    by_user: User | None,
+) -> DirectoryUser:
+    """Add a user to a built-in tenant, with a name in one of its domains."""
+    tenant = _tenant_lock(tenant)
+    upn = user_principal_name_clean(user_principal_name, tenant=tenant, field="user_principal_name")
+    display_name = display_name_clean(display_name, field="display_name")
+    new_password_check(password, user_principal_name=upn, display_name=display_name, field="password")
+    return _directory_user_insert(
+        tenant=tenant,
+        user_principal_name=upn,
+        display_name=display_name,
+        password=password,
+        is_global_admin=is_global_admin,
+        by_user=by_user,
+        field="user_principal_name",
+    )
+
+
+@transaction.atomic
+def directory_user_disable(*, directory_user: DirectoryUser, by_user: User | None) -> DirectoryUser:
+    """Disable a user: it can no longer sign in. A tenant's last active Global Administrator stays."""
+    tenant = _tenant_lock(directory_user.tenant)
+    current = DirectoryUser.objects.get(pk=directory_user.pk)
+    if (
+        current.is_global_admin
+        and current.status == DirectoryUser.Status.ACTIVE
+        and not DirectoryUser.objects.filter(
+            tenant=tenant, is_global_admin=True, status=DirectoryUser.Status.ACTIVE
+        )
+        .exclude(pk=current.pk)
+        .exists()
+    ):
+        raise DomainError(LAST_GLOBAL_ADMIN, code="last_global_admin")
+    return transition_apply(
+        current,
+        DirectoryUser.Status.DISABLED,
+        transitions=DIRECTORY_USER_STATUS,
+        action="directory_user.disabled",
+        actor=by_user,
+        organization_id=_tenant_organization_id(tenant),
+    )
+
+
+@transaction.atomic
+def directory_user_enable(*, directory_user: DirectoryUser, by_user: User | None) -> DirectoryUser:
+    """Enable a disabled user again."""
+    tenant = _tenant_lock(directory_user.tenant)
+    return transition_apply(
+        directory_user,
+        DirectoryUser.Status.ACTIVE,
+        transitions=DIRECTORY_USER_STATUS,
+        action="directory_user.enabled",
+        actor=by_user,
+        organization_id=_tenant_organization_id(tenant),
+    )
+
+
+# --- Sign-in --------------------------------------------------------------------------------------------
+
+
+def _rate_limit_key(value: str) -> str:
+    # Cache keys of fixed length and alphabet, whatever a client typed.
+    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def _refused(reason: str, message, code: str, *, directory_user: DirectoryUser | None = None) -> DomainError:
+    # The log says why (for whoever looks into an attack), never what was typed: a password typed into the
+    # name field is not uncommon. A known user is named by its object ID.
+    logger.warning(
+        "Built-in directory sign-in refused: %s%s",
+        reason,
+        f" (user {directory_user.public_id})" if directory_user is not None else "",
+    )
+    return DomainError(message, code=code)
+
+
+def directory_user_sign_in(*, user_principal_name: str, password: str, client_key: str) -> DirectoryUser:
+    """The active user these credentials open (with its tenant), or DomainError ``invalid_credentials``
+    (unknown name, wrong password and disabled user alike) or ``rate_limited``."""
+    upn, password = _normalise(user_principal_name), password or ""
+    # Both counters count every attempt, whichever refuses.
+    within_client = rate_limit_hit(
+        scope="directory_sign_in_client",
+        key=_rate_limit_key(client_key),
+        limit=SIGN_IN_ATTEMPTS_PER_CLIENT,
+        window_seconds=SIGN_IN_WINDOW_SECONDS,
+    )
+    within_user = rate_limit_hit(
+        scope="directory_sign_in_user",
+        key=_rate_limit_key(upn),
+        limit=SIGN_IN_ATTEMPTS_PER_USER,
+        window_seconds=SIGN_IN_WINDOW_SECONDS,
+    )
+    if not (within_client and within_user):
+        raise _refused("rate_limited", TOO_MANY_ATTEMPTS, "rate_limited")
+    directory_user = directory_user_find(upn) if upn and password else None
+    if directory_user is None:
+        # The same one hash a known name costs: the answer's timing tells nothing. Discarded.
+        make_password(password)
+        raise _refused("unknown_user", INVALID_CREDENTIALS, "invalid_credentials")
+    # The password is checked before the status, so that a disabled user costs the same.
+    if not directory_user.check_password(password):
+        raise _refused(
+            "wrong_password", INVALID_CREDENTIALS, "invalid_credentials", directory_user=directory_user
+        )
+    if directory_user.status != DirectoryUser.Status.ACTIVE:
+        raise _refused("disabled", INVALID_CREDENTIALS, "invalid_credentials", directory_user=directory_user)
+    return directory_user
