@@ -39,8 +39,6 @@ class LinkInvitation(models.Model):
     AUDIT_PREFIX: str = ""
     #: the fields that, with the email, identify "the same invitation": issuing a new one supersedes it
     SCOPE_FIELDS: tuple[str, ...] = ("organization",)
-    #: how long a link lives, and how many may be issued per scope and hour
-    LIFETIME = None
     #: what ties the invitation to the person who may use it
     binding: RecipientBinding = VerifiedEmailBinding()
 
@@ -86,9 +84,6 @@ class LinkInvitation(models.Model):
     def audit_organization_id(self) -> int | None:
         """The organization whose activity log records this invitation."""
         return getattr(self, "organization_id", None)
-
-    def scope(self) -> dict:
-        return {name: getattr(self, name) for name in self.SCOPE_FIELDS}
 
 
 def link_invitation_constraints(label: str, *, purpose: str, scope: Iterable[str]) -> list:

@@ -43,6 +43,8 @@ def link_invitation_issue(
 
     Applies the hourly limit per ``rate_limit_key`` (the inviting organization) and supersedes the
     pending invitation to the same address in the same scope."""
+    if set(scope) != set(model.SCOPE_FIELDS):
+        raise ValueError(f"{model.__name__} is scoped by {model.SCOPE_FIELDS}, not {tuple(scope)}")
     if rate_limit_key is not None and not rate_limit_hit(
         scope=f"{model.PURPOSE}_invitations",
         key=rate_limit_key,
