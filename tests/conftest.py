@@ -1,7 +1,9 @@
 import os
 
 import pytest
+from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 
 from portal.celery import app as celery_app
 from tests.support.services import RedisServer, SmtpSink, TaskLog
@@ -13,6 +15,15 @@ def _fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _default_language():
+    """A request in Japanese leaves Japanese active in the test's thread (the locale middleware activates
+    a language and never switches it back): every test starts, and ends, in the default language."""
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.activate(settings.LANGUAGE_CODE)
 
 
 @pytest.fixture
