@@ -3,7 +3,6 @@
 import uuid
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
 from django.db import models
 from django.db.models.functions import Lower
@@ -13,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
 from accounts.roles import Role, permissions_for
+from portal.credentials import PasswordCredential, password_hashed_constraint
 from portal.invitations.models import LinkInvitation, link_invitation_constraints
 from portal.transitions import status_constraint
 from portal.validators import no_control_characters
@@ -126,7 +126,7 @@ class DirectoryUserStatus(models.TextChoices):
 DIRECTORY_USER_PRINCIPAL_NAME_PATTERN = r"^[a-z0-9._-]+@[a-z0-9.-]+$"
 
 
-class DirectoryUser(models.Model):
+class DirectoryUser(PasswordCredential):
     """A user of a tenant of the portal's built-in directory, with its own password (a hash, never the
     password). Written only by accounts/services/directory.py, which keeps it to built-in tenants."""
 
@@ -139,7 +139,6 @@ class DirectoryUser(models.Model):
     )
     user_principal_name = models.CharField(_("user principal name"), max_length=254)
     display_name = models.CharField(_("display name"), max_length=256, validators=[no_control_characters])
-    password = models.CharField(_("password"), max_length=128)
     is_global_admin = models.BooleanField(
         _("Global Administrator"),
         default=False,
@@ -163,28 +162,12 @@ class DirectoryUser(models.Model):
             models.CheckConstraint(
                 condition=~models.Q(display_name=""), name="directory_user_display_name_set"
             ),
-            # Every Django hash reads "<algorithm>$...": a guard against a raw password written by mistake.
-            models.CheckConstraint(
-                condition=models.Q(password__regex=r"^[a-z0-9_]+\$"),  # noqa: S106 - a pattern
-                name="directory_user_password_hashed",
-            ),
+            password_hashed_constraint("directory_user"),
             status_constraint("directory_user", DirectoryUserStatus),
         ]
 
     def __str__(self) -> str:
         return self.user_principal_name
-
-    def set_password(self, raw_password: str) -> None:
-        self.password = make_password(raw_password)
-
-    def check_password(self, raw_password: str) -> bool:
-        """One password hash; a hash made with an older hasher is upgraded on success."""
-
-        def upgrade(raw: str) -> None:
-            self.set_password(raw)
-            self.save(update_fields=["password"])
-
-        return check_password(raw_password, self.password, upgrade)
 
 
 class OrganizationKind(models.TextChoices):

@@ -7,7 +7,6 @@ only when an enrollment that chose it is approved.
 """
 
 from django.conf import settings
-from django.contrib.auth.hashers import check_password, make_password
 from django.contrib.auth.validators import ASCIIUsernameValidator
 from django.core.validators import RegexValidator
 from django.db import models
@@ -17,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from portal.credentials import PasswordCredential, password_hashed_constraint
 from portal.transitions import status_constraint
 from portal.validators import no_control_characters
 
@@ -31,13 +31,12 @@ partner_id_validator = RegexValidator(
 )
 
 
-class MembershipAccount(models.Model):
+class MembershipAccount(PasswordCredential):
     """A sign-in of the partner membership center: a username and a password hash, never the password."""
 
     # ASCII only, so that PostgreSQL's lower() and Python's str.lower() agree on every username and the
     # case-insensitive unique index is exactly what sign-in looks up.
     username = models.CharField(_("username"), max_length=150, validators=[ASCIIUsernameValidator()])
-    password = models.CharField(_("password"), max_length=128)
     is_active = models.BooleanField(
         _("active"), default=True, help_text=_("An inactive account cannot be used to sign in.")
     )
@@ -50,28 +49,11 @@ class MembershipAccount(models.Model):
         constraints = [
             models.UniqueConstraint(Lower("username"), name="membership_account_username_ci_unique"),
             models.CheckConstraint(condition=~models.Q(username=""), name="membership_account_username_set"),
-            # Every Django hash reads "<algorithm>$...": a guard against a raw password written by mistake,
-            # not a proof.
-            models.CheckConstraint(
-                condition=models.Q(password__regex=r"^[a-z0-9_]+\$"),  # noqa: S106 - a pattern
-                name="membership_account_password_hashed",
-            ),
+            password_hashed_constraint("membership_account"),
         ]
 
     def __str__(self) -> str:
         return self.username
-
-    def set_password(self, raw_password: str) -> None:
-        self.password = make_password(raw_password)
-
-    def check_password(self, raw_password: str) -> bool:
-        """One password hash; a hash made with an older hasher is upgraded on success."""
-
-        def upgrade(raw: str) -> None:
-            self.set_password(raw)
-            self.save(update_fields=["password"])
-
-        return check_password(raw_password, self.password, upgrade)
 
 
 class PartnerProfile(models.Model):

@@ -12,7 +12,6 @@ name, a wrong password and a disabled user with the same error after the same wo
 A refused sign-in changes nothing, so it is a security log line, not an audit row.
 """
 
-import hashlib
 import logging
 import re
 import unicodedata
@@ -21,7 +20,6 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import password_validation
-from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, models, transaction
 from django.db.models.functions import Lower
@@ -32,8 +30,8 @@ from accounts.models import DirectoryTenant, DirectoryTenantSource, DirectoryUse
 from accounts.services.people import name_check
 from accounts.transitions import DIRECTORY_USER_STATUS
 from portal.audit.services import audit_record
+from portal.credentials import SignInRefused, credentials_sign_in
 from portal.errors import DomainError
-from portal.ratelimit import rate_limit_hit
 from portal.transitions import transition_apply
 
 logger = logging.getLogger(__name__)
@@ -42,7 +40,6 @@ logger = logging.getLogger(__name__)
 #: address) and per user principal name (whoever tries it).
 SIGN_IN_ATTEMPTS_PER_CLIENT = 20
 SIGN_IN_ATTEMPTS_PER_USER = 10
-SIGN_IN_WINDOW_SECONDS = 15 * 60
 
 #: The label a new tenant chooses for its initial domain, ``<label>.<BUILTIN_DIRECTORY_DOMAIN_SUFFIX>``:
 #: a DNS label (RFC 1035: letters, digits, hyphens inside) in lower case, 3 to 40 characters. Two hyphens
@@ -54,7 +51,6 @@ USER_NAME_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9._-]{0,62}[a-z0-9])?")
 ADMIN_USER_NAME = "admin"
 
 INVALID_CREDENTIALS = _("The user name or password is incorrect.")
-TOO_MANY_ATTEMPTS = _("Too many sign-in attempts. Wait a few minutes and try again.")
 DOMAIN_LABEL_INVALID = _(
     "Use 3 to 40 lower-case letters (a to z), digits and single hyphens, starting and ending with a letter "
     "or a digit."
@@ -377,51 +373,27 @@ def directory_user_enable(*, directory_user: DirectoryUser, by_user: User | None
 # --- Sign-in --------------------------------------------------------------------------------------------
 
 
-def _rate_limit_key(value: str) -> str:
-    # Cache keys of fixed length and alphabet, whatever a client typed.
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
-def _refused(reason: str, message, code: str, *, directory_user: DirectoryUser | None = None) -> DomainError:
-    # The log says why (for whoever looks into an attack), never what was typed: a password typed into the
-    # name field is not uncommon. A known user is named by its object ID.
-    logger.warning(
-        "Built-in directory sign-in refused: %s%s",
-        reason,
-        f" (user {directory_user.public_id})" if directory_user is not None else "",
-    )
-    return DomainError(message, code=code)
-
-
 def directory_user_sign_in(*, user_principal_name: str, password: str, client_key: str) -> DirectoryUser:
     """The active user these credentials open (with its tenant), or DomainError ``invalid_credentials``
     (unknown name, wrong password and disabled user alike) or ``rate_limited``."""
-    upn, password = _normalise(user_principal_name), password or ""
-    # Both counters count every attempt, whichever refuses.
-    within_client = rate_limit_hit(
-        scope="directory_sign_in_client",
-        key=_rate_limit_key(client_key),
-        limit=SIGN_IN_ATTEMPTS_PER_CLIENT,
-        window_seconds=SIGN_IN_WINDOW_SECONDS,
-    )
-    within_user = rate_limit_hit(
-        scope="directory_sign_in_user",
-        key=_rate_limit_key(upn),
-        limit=SIGN_IN_ATTEMPTS_PER_USER,
-        window_seconds=SIGN_IN_WINDOW_SECONDS,
-    )
-    if not (within_client and within_user):
-        raise _refused("rate_limited", TOO_MANY_ATTEMPTS, "rate_limited")
-    directory_user = directory_user_find(upn) if upn and password else None
-    if directory_user is None:
-        # The same one hash a known name costs: the answer's timing tells nothing. Discarded.
-        make_password(password)
-        raise _refused("unknown_user", INVALID_CREDENTIALS, "invalid_credentials")
-    # The password is checked before the status, so that a disabled user costs the same.
-    if not directory_user.check_password(password):
-        raise _refused(
-            "wrong_password", INVALID_CREDENTIALS, "invalid_credentials", directory_user=directory_user
+    try:
+        return credentials_sign_in(
+            scope="directory_sign_in",
+            name=_normalise(user_principal_name),
+            password=password,
+            client_key=client_key,
+            find=directory_user_find,
+            is_active=lambda directory_user: directory_user.status == DirectoryUser.Status.ACTIVE,
+            attempts_per_client=SIGN_IN_ATTEMPTS_PER_CLIENT,
+            attempts_per_name=SIGN_IN_ATTEMPTS_PER_USER,
+            invalid_message=INVALID_CREDENTIALS,
         )
-    if directory_user.status != DirectoryUser.Status.ACTIVE:
-        raise _refused("disabled", INVALID_CREDENTIALS, "invalid_credentials", directory_user=directory_user)
-    return directory_user
+    except SignInRefused as refused:
+        # The log says why (for whoever looks into an attack), never what was typed: a password typed
+        # into the name field is not uncommon. A known user is named by its object ID.
+        logger.warning(
+            "Built-in directory sign-in refused: %s%s",
+            refused.reason,
+            f" (user {refused.holder.public_id})" if refused.holder is not None else "",
+        )
+        raise

@@ -6,12 +6,10 @@ unknown username, a wrong password and an inactive account with the same error a
 password hash), so that it never tells which usernames exist.
 """
 
-import hashlib
 import unicodedata
 from typing import Any
 
 from django.contrib.auth import password_validation
-from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Lower
@@ -20,21 +18,19 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from enrollment.models import MembershipAccount, PartnerProfile
 from portal.audit.services import audit_record
+from portal.credentials import credentials_sign_in
 from portal.errors import DomainError
-from portal.ratelimit import rate_limit_hit
 
 #: Sign-in attempts allowed per window, counted per client (the caller's key: the applicant, or the
 #: address) and per username (whoever tries it), so that neither one client guessing many usernames nor
 #: many clients guessing one username get far.
 SIGN_IN_ATTEMPTS_PER_CLIENT = 20
 SIGN_IN_ATTEMPTS_PER_USERNAME = 10
-SIGN_IN_WINDOW_SECONDS = 15 * 60
 
 #: The profile's fields in the order a form or a CSV file lists them (their first error is reported).
 PROFILE_FIELDS = ("partner_id", "legal_name", "country", "location", "already_authorised")
 
 INVALID_CREDENTIALS = _("The username or password is incorrect.")
-TOO_MANY_ATTEMPTS = _("Too many sign-in attempts. Wait a few minutes and try again.")
 USERNAME_TAKEN = _("A membership account with this username already exists.")
 PARTNER_ID_TAKEN = _("This partner ID is already in the registry.")
 
@@ -182,36 +178,17 @@ def partner_profile_create(
 # --- Applicants: sign in --------------------------------------------------------------------------------
 
 
-def _rate_limit_key(value: str) -> str:
-    # Cache keys of fixed length and alphabet, whatever a client typed.
-    return hashlib.sha256(value.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-
-
 def membership_sign_in(*, username: str, password: str, client_key: str) -> MembershipAccount:
     """The membership account these credentials open, or DomainError ``invalid_credentials`` (unknown
     username, wrong password and inactive account alike) or ``rate_limited``."""
-    username, password = username_normalise(username), password or ""
-    # Both counters count every attempt, whichever refuses.
-    within_client = rate_limit_hit(
-        scope="membership_sign_in_client",
-        key=_rate_limit_key(client_key),
-        limit=SIGN_IN_ATTEMPTS_PER_CLIENT,
-        window_seconds=SIGN_IN_WINDOW_SECONDS,
+    return credentials_sign_in(
+        scope="membership_sign_in",
+        name=username_normalise(username),
+        password=password,
+        client_key=client_key,
+        find=membership_account_find,
+        is_active=lambda account: account.is_active,
+        attempts_per_client=SIGN_IN_ATTEMPTS_PER_CLIENT,
+        attempts_per_name=SIGN_IN_ATTEMPTS_PER_USERNAME,
+        invalid_message=INVALID_CREDENTIALS,
     )
-    within_username = rate_limit_hit(
-        scope="membership_sign_in_username",
-        key=_rate_limit_key(username.lower()),
-        limit=SIGN_IN_ATTEMPTS_PER_USERNAME,
-        window_seconds=SIGN_IN_WINDOW_SECONDS,
-    )
-    if not (within_client and within_username):
-        raise DomainError(TOO_MANY_ATTEMPTS, code="rate_limited")
-    account = membership_account_find(username) if username and password else None
-    if account is None:
-        # The same one hash a known username costs: the answer's timing tells nothing. Discarded.
-        make_password(password)
-        raise DomainError(INVALID_CREDENTIALS, code="invalid_credentials")
-    # The password is checked before the status, so that an inactive account costs the same.
-    if not account.check_password(password) or not account.is_active:
-        raise DomainError(INVALID_CREDENTIALS, code="invalid_credentials")
-    return account
