@@ -170,6 +170,11 @@ class DirectoryUser(PasswordCredential):
         return self.user_principal_name
 
 
+#: The program's partner ID (the seed's MPN ID): exactly seven ASCII digits, kept as text so that a leading
+#: zero survives. The registry of partner profiles (enrollment) and the organizations share it.
+PARTNER_ID_PATTERN = r"^[0-9]{7}$"
+
+
 class OrganizationKind(models.TextChoices):
     PROVIDER = "provider", _("Indirect provider")
     RESELLER = "reseller", _("Indirect reseller")
@@ -207,6 +212,9 @@ class Organization(models.Model):
         on_delete=models.PROTECT,
         related_name="organization",
     )
+    # Linked when an approved enrollment provisions a reseller (enrollment.services.applications); one
+    # organization per partner ID.
+    partner_id = models.CharField(_("partner ID"), max_length=7, null=True, blank=True, unique=True)
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
 
@@ -219,6 +227,10 @@ class Organization(models.Model):
                 condition=models.Q(kind__in=OrganizationKind.values), name="organization_kind_valid"
             ),
             status_constraint("organization", OrganizationStatus),
+            models.CheckConstraint(
+                condition=models.Q(partner_id__isnull=True) | models.Q(partner_id__regex=PARTNER_ID_PATTERN),
+                name="organization_partner_id_format",
+            ),
         ]
 
     def __str__(self) -> str:

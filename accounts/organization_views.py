@@ -30,6 +30,19 @@ class OrganizationDashboardView(OrganizationView):
         return render(request, "accounts/organization_dashboard.html", context)
 
 
+class AdminAgentJoinView(OrganizationView):
+    """POST: the seed's last enrollment step in one click: a Global admin joins the Admin agent group."""
+
+    def post(self, request):
+        try:
+            services.membership_admin_agent_join(membership=self.membership)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("You are now in the Admin agent group."))
+        return redirect("accounts:organization_dashboard", organization_public_id=self.organization.public_id)
+
+
 class OrganizationLeaveView(OrganizationView):
     """GET: what leaving means; POST: leave. A refusal (the last Global admin) comes back as a message."""
 

@@ -3,6 +3,7 @@
 from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors
+from accounts.roles import Role
 from portal.navigation import DashboardCard, OrganizationPageEntry
 
 
@@ -12,6 +13,11 @@ def _users_card(view) -> dict:
 
 def _activity_card(view) -> dict:
     return {"last_event": selectors.activity_latest(organization=view.organization)}
+
+
+def _admin_agent_card(view) -> dict:
+    held = set(view.membership.role_names)
+    return {"is_global_admin": Role.GLOBAL_ADMIN in held, "in_admin_agent": Role.ADMIN_AGENT in held}
 
 
 def _roles_card(view) -> dict:
@@ -43,4 +49,10 @@ PAGES = [
     ),
     OrganizationPageEntry("activity_export", "accounts:activity_export"),
     OrganizationPageEntry("leave", "accounts:organization_leave"),
+    # The seed's last enrollment step: is the Global admin in the Admin agent group? One click fixes it.
+    OrganizationPageEntry(
+        "admin_agent_join",
+        "accounts:admin_agent_join",
+        cards=(DashboardCard("accounts/cards/_admin_agent.html", order=5, context=_admin_agent_card),),
+    ),
 ]

@@ -6,6 +6,7 @@ from accounts import views
 organization_patterns = [
     path("", org.OrganizationDashboardView.as_view(), name="organization_dashboard"),
     path("leave/", org.OrganizationLeaveView.as_view(), name="organization_leave"),
+    path("settings/admin-agent/", org.AdminAgentJoinView.as_view(), name="admin_agent_join"),
     path("settings/", org.SettingsView.as_view(), name="settings"),
     path("settings/users/", org.UsersView.as_view(), name="users"),
     path("settings/users/invite/", org.UserInviteView.as_view(), name="user_invite"),

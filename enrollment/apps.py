@@ -7,7 +7,7 @@ class EnrollmentConfig(AppConfig):
     verbose_name = _("Enrollment")
 
     def ready(self):
-        from enrollment.audit_actions import MEMBERSHIP_REGISTRY_ACTION_LABELS
+        from enrollment.audit_actions import ENROLLMENT_ACTION_LABELS
         from portal.audit.catalogue import register
 
-        register(MEMBERSHIP_REGISTRY_ACTION_LABELS)
+        register(ENROLLMENT_ACTION_LABELS)

@@ -67,7 +67,9 @@ def load_membership_accounts() -> list[tuple[str, str, str]]:
 
 def load() -> list[tuple[str, str, str]]:
     """What ``manage.py load_demo`` finds in this module (it imports every app's ``demo.load``): the
-    membership-center accounts and the built-in directory's tenants that enrollment signs in to."""
+    membership-center accounts and the built-in directory's tenants that enrollment signs in to, and
+    enrollments in every review state."""
+    from enrollment.demo_applications import load_applications
     from enrollment.demo_directory import load_builtin_tenants
 
-    return [*load_membership_accounts(), *load_builtin_tenants()]
+    return [*load_membership_accounts(), *load_builtin_tenants(), *load_applications()]

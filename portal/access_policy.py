@@ -3,6 +3,10 @@
 - ``PUBLIC``: anyone, signed in or not (the view is also marked ``login_not_required``).
 - ``AUTHENTICATED``: any signed-in user; the page concerns only the user's own account.
 - ``STAFF``: program staff (reviewers), who sign in with MFA.
+- ``APPLICANT``: a signed-in user's own enrollment application, named in the URL; anyone else's
+  application (or one that does not exist) is 404. ``enrollment.views`` resolves it through
+  ``enrollment.selectors.application_get``, and ``tests/enrollment/test_applicant_isolation.py`` tries
+  every such route as anonymous, as another applicant and as the owner.
 - a permission string such as ``"users.manage"``: an organization page; the user must be an active
   member of the organization named in the URL (else 404) holding that permission (else 403).
 - ``organization_page("partners.view", kinds={RESELLER})``: an organization page that exists only for
@@ -18,6 +22,7 @@ from dataclasses import dataclass
 PUBLIC = "public"
 AUTHENTICATED = "authenticated"
 STAFF = "staff"
+APPLICANT = "applicant"
 
 #: The kinds of organization (``accounts.Organization.Kind``; the platform names them without importing
 #: accounts, and tests/platform/test_access_policy.py checks that both lists agree).
@@ -101,9 +106,30 @@ ACCESS_POLICY: dict[str, str | OrganizationPage] = {
     "providers:providers": organization_page("partners.view", kinds={RESELLER}),
     "providers:resellers": organization_page("partners.view", kinds={PROVIDER}),
     "customers:list": organization_page("customers.view", kinds=PARTNERS),
+    "accounts:admin_agent_join": organization_page("users.assign_global_admin", kinds=PARTNERS),
+    # enrollment: the applicant's wizard and tracker; the primary contact's confirmation link
+    "enrollment:start": AUTHENTICATED,
+    "enrollment:entra_callback": AUTHENTICATED,
+    "enrollment:tenant": APPLICANT,
+    "enrollment:tenant_create": APPLICANT,
+    "enrollment:tenant_entra": APPLICANT,
+    "enrollment:membership": APPLICANT,
+    "enrollment:profile": APPLICANT,
+    "enrollment:membership_cancel": APPLICANT,
+    "enrollment:details": APPLICANT,
+    "enrollment:review": APPLICANT,
+    "enrollment:application": APPLICANT,
+    "enrollment:resend": APPLICANT,
+    "enrollment:withdraw": APPLICANT,
+    "enrollment:respond": APPLICANT,
+    "enrollment:document": APPLICANT,
+    "enrollment:confirmation_landing": PUBLIC,
+    "enrollment:confirmation": PUBLIC,
+    "enrollment:confirmation_accept": PUBLIC,
+    "enrollment:confirmation_decline": PUBLIC,
 }
 
-SPECIAL = {PUBLIC, AUTHENTICATED, STAFF}
+SPECIAL = {PUBLIC, AUTHENTICATED, STAFF, APPLICANT}
 
 
 def _entry(view_name: str) -> str | OrganizationPage | None:

@@ -196,6 +196,22 @@ INVITATIONS_PER_HOUR = env.int("INVITATIONS_PER_HOUR", default=50)  # per organi
 # Reviewers decide an enrollment within this many business days (portal/business_days.py: weekends and
 # the program country's public holidays do not count).
 ENROLLMENT_REVIEW_SLA_BUSINESS_DAYS = env.int("ENROLLMENT_REVIEW_SLA_BUSINESS_DAYS", default=3)
+# The program's home: whose public holidays and which time zone the review SLA counts business days in.
+PROGRAM_COUNTRY = env.str("PROGRAM_COUNTRY", default="JP").upper()
+PROGRAM_TIME_ZONE = env.str("PROGRAM_TIME_ZONE", default="Asia/Tokyo")
+# The primary contact's confirmation link: how long one link lives, when the one reminder goes out (a
+# new link), how long after "Enroll now" an unconfirmed application expires, and the resend cool-down.
+ENROLLMENT_CONTACT_LINK_HOURS = env.int("ENROLLMENT_CONTACT_LINK_HOURS", default=72)
+ENROLLMENT_CONTACT_REMINDER_HOURS = env.int("ENROLLMENT_CONTACT_REMINDER_HOURS", default=48)
+ENROLLMENT_CONFIRMATION_DAYS = env.int("ENROLLMENT_CONFIRMATION_DAYS", default=14)
+ENROLLMENT_RESEND_COOLDOWN_SECONDS = env.int("ENROLLMENT_RESEND_COOLDOWN_SECONDS", default=120)
+# A draft nobody touched for this long, or a request for information left unanswered, expires.
+ENROLLMENT_DRAFT_DAYS = env.int("ENROLLMENT_DRAFT_DAYS", default=30)
+ENROLLMENT_INFORMATION_DAYS = env.int("ENROLLMENT_INFORMATION_DAYS", default=30)
+# The sweep restarts the automated checks of an application left unfinished this long (a lost task).
+ENROLLMENT_CHECKS_STALE_SECONDS = env.int("ENROLLMENT_CHECKS_STALE_SECONDS", default=120)
+# Documents an applicant uploads when a reviewer asks: PDF, PNG or JPEG, at most this size.
+ENROLLMENT_DOCUMENT_MAX_BYTES = env.int("ENROLLMENT_DOCUMENT_MAX_BYTES", default=5 * 1024 * 1024)
 
 # --- Internationalisation --------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -217,6 +233,9 @@ if not PRODUCTION:
 # Outside production whitenoise serves straight from the sources (no collectstatic step, DEBUG or not);
 # production serves the collected, hashed and compressed files (Dockerfile, bin/run).
 WHITENOISE_USE_FINDERS = not PRODUCTION
+# Uploaded files (enrollment documents) are never served from a public URL: views check who asks first.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+MEDIA_URL = "/media-not-served/"
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -295,6 +314,14 @@ CELERY_BEAT_SCHEDULE = {
     },
     "membership-invitations-expire": {
         "task": "accounts.tasks.membership_invitations_expire",
+        "schedule": crontab(minute="*/10"),
+    },
+    "enrollment-checks-sweep": {
+        "task": "enrollment.tasks.application_checks_sweep",
+        "schedule": env.float("ENROLLMENT_CHECKS_SWEEP_SECONDS", default=60.0),
+    },
+    "enrollment-deadlines": {
+        "task": "enrollment.tasks.application_deadlines",
         "schedule": crontab(minute="*/10"),
     },
     "outbox-purge": {

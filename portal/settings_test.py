@@ -12,6 +12,8 @@ ACCOUNT_RATE_LIMITS = False
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 SITE_URL = "https://portal.test"
 DEV_MAILBOX_ENABLED = True
+# Each test run keeps its uploads in a folder of its own (bin/test points PORTAL_VAR_DIR at one).
+MEDIA_ROOT = VAR_DIR / "test-media"
 STORAGES["staticfiles"] = {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}
 # Kombu's in-memory broker unless the test command supplies the real Redis.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "memory://")

@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("providers.urls")),
     path("", include("customers.urls")),
+    path("", include("enrollment.urls")),
     path("review/", admin.site.urls),
 ]
 if settings.DEV_MAILBOX_ENABLED:  # development only: in production the dev mailbox does not exist

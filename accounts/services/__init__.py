@@ -23,6 +23,7 @@ from accounts.services.invitations import (
     membership_invitations_expire_due,
 )
 from accounts.services.memberships import (
+    membership_admin_agent_join,
     membership_deactivate,
     membership_leave,
     membership_reactivate,
@@ -42,6 +43,7 @@ __all__ = [
     "directory_user_enable",
     "directory_user_sign_in",
     "invitation_link",
+    "membership_admin_agent_join",
     "membership_deactivate",
     "membership_invitation_accept",
     "membership_invitation_check",

@@ -180,6 +180,35 @@ def membership_roles_change(*, membership: Membership, roles: Iterable[str], by:
     return Membership.objects.prefetch_related("roles").get(pk=membership.pk)
 
 
+@transaction.atomic
+def membership_admin_agent_join(*, membership: Membership) -> Membership:
+    """The seed's last enrollment step, in one click: a Global admin puts themself in the **Admin agent**
+    group (the agents who act for customers). Adding a role to oneself is otherwise refused; a Global
+    admin may grant every role, so this grants nothing they could not grant another member."""
+    organization = organization_lock(membership.organization)
+    membership = acting_member_refresh(membership, organization)
+    membership = Membership.objects.select_for_update().get(pk=membership.pk, organization=organization)
+    held = set(membership.role_names)
+    if Role.GLOBAL_ADMIN not in held:
+        raise DomainError(
+            _("Only a Global admin can add themself to the Admin agent group."), code="not_global_admin"
+        )
+    if Role.ADMIN_AGENT not in roles_for_kind(organization.kind):
+        raise DomainError(_("This organization has no Admin agent group."), code="role_not_offered")
+    if Role.ADMIN_AGENT in held:
+        return membership
+    MembershipRole.objects.create(membership=membership, role=Role.ADMIN_AGENT)
+    audit_record(
+        action="membership.roles_changed",
+        actor=membership.user,
+        organization=organization,
+        target=membership,
+        before={"roles": [role for role in Role.values if role in held]},
+        after={"roles": [role for role in Role.values if role in held | {Role.ADMIN_AGENT}]},
+    )
+    return Membership.objects.prefetch_related("roles").get(pk=membership.pk)
+
+
 def _membership_status_set(*, membership: Membership, by: Membership, status: str, action: str) -> Membership:
     organization = organization_lock(membership.organization)
     by = acting_member_refresh(by, organization)

@@ -16,15 +16,10 @@ from enrollment.directory.base import TenantInUse
 
 
 def tenant_available(tenant_id: uuid.UUID | str) -> bool:
-    """Whether no organization holds this tenant (enrolled) — nor, once applications exist, one being
-    enrolled.
-
-    HOOK, enrolling organizations: when enrollment applications exist, also return False while an
-    application other than the asking applicant's own draft holds this ``tenant_id`` in a live status
-    (anything but rejected, withdrawn and expired), and give the application model a conditional
-    ``UniqueConstraint`` on its tenant id over those statuses so that two submissions cannot both win.
-    The asking application will come in as a keyword argument (e.g. ``excluding_application``).
-    """
+    """Whether no organization holds this tenant. An application being enrolled holds its tenant too:
+    ``enrollment.services.applications`` adds that check for the asking application, and the
+    application table's conditional unique constraint (``enrollment_app_tenant_held``) has the last word
+    when two submissions race."""
     return not Organization.objects.filter(directory_tenant__tenant_id=_as_uuid(tenant_id)).exists()
 
 

@@ -103,6 +103,8 @@ def link_invitation_consume(
 ) -> None:
     """pending → accepted for exactly one caller (conditional UPDATE, rowcount 1), before expiry."""
     now = timezone.now()
+    # A link held by whoever has it (a contact's confirmation) may be used without signing in.
+    decider = user if getattr(user, "is_authenticated", False) else None
     claimed = transition_claim(
         type(invitation),
         invitation.pk,
@@ -110,13 +112,13 @@ def link_invitation_consume(
         Status.ACCEPTED,
         transitions=LINK_INVITATION_STATUS,
         conditions={"expires_at__gt": now},
-        changes={"decided_by": user, "decided_at": now},
+        changes={"decided_by": decider, "decided_at": now},
     )
     if not claimed:
         raise InvitationUnusable(
             _("This invitation was already used or withdrawn."), code="invitation_closed"
         )
-    invitation.status, invitation.decided_by, invitation.decided_at = Status.ACCEPTED, user, now
+    invitation.status, invitation.decided_by, invitation.decided_at = Status.ACCEPTED, decider, now
     audit_record(
         action=f"{invitation.AUDIT_PREFIX}.accepted",
         actor=user,

@@ -30,6 +30,9 @@ class InvitationFlow:
     #: the app's URL namespace and the prefix of the four route names
     namespace: str
     name_prefix: str = "invitation"
+    #: False for a link held by whoever has it (a contact's confirmation): accepting and declining then
+    #: need no sign-in, and the link still signs nobody in
+    login_required_to_act: bool = True
 
     @property
     def session_key(self) -> str:
@@ -122,6 +125,8 @@ class InvitationFlow:
         show = require_GET(login_not_required(never_cache(self.show)))
         accept = require_POST(lambda request: self._act(request, self.accept))
         decline = require_POST(lambda request: self._act(request, self.decline))
+        if not self.login_required_to_act:
+            accept, decline = login_not_required(accept), login_not_required(decline)
         purpose, prefix = self.model.PURPOSE, self.name_prefix
         return [
             path(f"invitations/{purpose}/", show, name=prefix),

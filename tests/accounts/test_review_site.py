@@ -2,6 +2,8 @@
 its audit row, everything else is read-only, no page shows a usable secret, and it speaks both languages.
 """
 
+from datetime import timedelta
+
 import pytest
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
@@ -24,12 +26,15 @@ from accounts.services.review import (
     organization_suspend,
     user_staff_grant,
 )
-from enrollment.models import BlockedEmailDomain
+from enrollment.models import BlockedEmailDomain, ContactConfirmation, ScreeningEntry
 from enrollment.services.email_domains import blocked_email_domain_add
+from enrollment.services.screening import screening_entry_add
 from portal.audit.catalogue import action_label
 from portal.audit.models import AuditEvent
 from portal.errors import DomainError
+from portal.invitations.services import link_invitation_issue
 from portal.mail.models import OutboxEmail
+from tests.enrollment.builders import BUILDER_DIRECTORY_PASSWORD, application_in_review, submitted_application
 from tests.factories.accounts import (
     DIRECTORY_PASSWORD,
     PASSWORD,
@@ -515,7 +520,7 @@ def test_authenticators_and_sessions_are_read_only(staff_client, reviewer):
 # Models whose change form saves (through a service, tested above).
 SAVED_THROUGH_A_SERVICE = {Organization}
 # Models that staff add and remove (never edit) through audited services (tests/enrollment/).
-ADDED_AND_REMOVED_THROUGH_A_SERVICE = {BlockedEmailDomain}
+ADDED_AND_REMOVED_THROUGH_A_SERVICE = {BlockedEmailDomain, ScreeningEntry}
 # Every admin action on the review site, each calling an audited service (tested above; the outbox's
 # in tests/platform/test_outbox.py).
 ACTIONS = {
@@ -523,6 +528,7 @@ ACTIONS = {
     User: {"deactivate_account", "reactivate_account", "grant_program_staff", "revoke_program_staff"},
     OutboxEmail: {"send_again"},
     BlockedEmailDomain: {"delete_selected"},
+    ScreeningEntry: {"delete_selected"},
 }
 
 
@@ -574,6 +580,17 @@ def every_kind_of_row(reviewer):
     profile = PartnerProfileFactory()
     directory_user = DirectoryUserFactory()
     blocked_email_domain_add(domain="burner.example", kind="disposable", note="", by=reviewer)
+    screening_entry_add(kind="legal_name", value="Fabrikam", note="", by=reviewer)
+    application_in_review()
+    waiting = submitted_application()
+    _confirmation, confirmation_token = link_invitation_issue(
+        ContactConfirmation,
+        scope={"application": waiting},
+        email=waiting.contact_email,
+        invited_by=None,
+        rate_limit_key=None,
+        lifetime=timedelta(days=1),
+    )
     assert Authenticator.objects.get(user=reviewer, type="totp").data["secret"] == TOTP_SECRET
     return [
         TOTP_SECRET,
@@ -581,6 +598,8 @@ def every_kind_of_row(reviewer):
         *recovery_codes,
         SESSION_KEY,
         raw_token,
+        confirmation_token,
+        BUILDER_DIRECTORY_PASSWORD,
         MEMBERSHIP_PASSWORD,
         profile.account.password,
         DIRECTORY_PASSWORD,

@@ -29,6 +29,7 @@ from portal.access_policy import (
     AUTHENTICATED,
     ORGANIZATION_KINDS,
     PUBLIC,
+    SPECIAL,
     STAFF,
     iter_routes,
     kinds_for,
@@ -54,6 +55,7 @@ LOGIN = "/accounts/login/"
 # Path parameters of public routes, filled with harmless values.
 PUBLIC_KWARGS = {
     "accounts:invitation_landing": {"token": "not-a-real-token"},
+    "enrollment:confirmation_landing": {"token": "not-a-real-token"},
     "account_reset_password_from_key": {"uidb36": "1", "key": "set-password"},
     "account_confirm_email": {"key": "not-a-key"},
 }
@@ -74,7 +76,7 @@ def routes_with(policy_test) -> list:
     return found
 
 
-ORGANIZATION_ROUTES = routes_with(lambda policy: policy not in (PUBLIC, AUTHENTICATED, STAFF))
+ORGANIZATION_ROUTES = routes_with(lambda policy: policy not in SPECIAL)
 METHODS = ["get", "post"]
 
 

@@ -16,13 +16,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django_countries.fields import CountryField
 
+from accounts.models import PARTNER_ID_PATTERN
 from portal.credentials import PasswordCredential, password_hashed_constraint
 from portal.transitions import status_constraint
 from portal.validators import no_control_characters
-
-#: The program's partner ID (the seed's MPN ID): exactly seven ASCII digits, kept as text so that a
-#: leading zero survives. One constant for the validator and the database's check constraint.
-PARTNER_ID_PATTERN = r"^[0-9]{7}$"
 
 partner_id_validator = RegexValidator(
     PARTNER_ID_PATTERN,
