@@ -412,6 +412,17 @@ class DecisionForm(forms.Form):
     required_css_class = "required"
 
 
+def _message_to_applicant(help_text) -> forms.CharField:
+    """The reviewer's words to the applicant, which reject and request-information both ask for."""
+    return forms.CharField(
+        label=_("Message to the applicant"),
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        error_messages={"required": MESSAGE_REQUIRED},
+        help_text=help_text,
+    )
+
+
 class ApproveForm(DecisionForm):
     """Approval asks nothing more: the page says what it does, the button confirms it."""
 
@@ -423,15 +434,11 @@ class RejectForm(DecisionForm):
         widget=forms.RadioSelect,
         error_messages={"required": REASON_REQUIRED, "invalid_choice": REASON_REQUIRED},
     )
-    message = forms.CharField(
-        label=_("Message to the applicant"),
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 6}),
-        error_messages={"required": MESSAGE_REQUIRED},
-        help_text=_(
+    message = _message_to_applicant(
+        _(
             "The applicant reads it on their status page, and it is emailed to them and to the primary "
             "contact. At most 2,000 characters."
-        ),
+        )
     )
 
 
@@ -442,15 +449,11 @@ class InformationRequestForm(DecisionForm):
         widget=forms.CheckboxSelectMultiple,
         error_messages={"required": ITEMS_REQUIRED, "invalid_choice": ITEMS_REQUIRED},
     )
-    message = forms.CharField(
-        label=_("Message to the applicant"),
-        max_length=2000,
-        widget=forms.Textarea(attrs={"rows": 6}),
-        error_messages={"required": MESSAGE_REQUIRED},
-        help_text=_(
+    message = _message_to_applicant(
+        _(
             "Say what is wrong or missing. The applicant reads it on their status page, and it is emailed "
             "to them and to the primary contact. At most 2,000 characters."
-        ),
+        )
     )
 
 

@@ -37,6 +37,21 @@ from portal.errors import DomainError, form_add_domain_error
 FIRST_COUNTRIES = ("JP", "US")
 
 
+# --- Sign-ins (the directory's global administrator, the membership center) ------------------------------
+
+#: a sign-in name: no autocapitalisation or spelling fixes on phones
+SIGN_IN_NAME_ATTRS = {"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
+
+
+def current_password_field() -> forms.CharField:
+    return forms.CharField(
+        label=_("Password"),
+        max_length=128,
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+
 # --- Step 2: the directory tenant ------------------------------------------------------------------------
 
 
@@ -46,16 +61,9 @@ class TenantSignInForm(forms.Form):
     user_principal_name = forms.CharField(
         label=_("User name"),
         max_length=254,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
-        ),
+        widget=forms.TextInput(attrs=SIGN_IN_NAME_ATTRS),
     )
-    password = forms.CharField(
-        label=_("Password"),
-        max_length=128,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
+    password = current_password_field()
 
     def __init__(self, *args, domain_suffix: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -151,16 +159,9 @@ class MembershipSignInForm(forms.Form):
     username = forms.CharField(
         label=_("Username"),
         max_length=150,
-        widget=forms.TextInput(
-            attrs={"autocomplete": "username", "autocapitalize": "none", "spellcheck": "false"}
-        ),
+        widget=forms.TextInput(attrs=SIGN_IN_NAME_ATTRS),
     )
-    password = forms.CharField(
-        label=_("Password"),
-        max_length=128,
-        strip=False,
-        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
-    )
+    password = current_password_field()
 
 
 class ProfileChoiceForm(forms.Form):

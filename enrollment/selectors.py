@@ -52,11 +52,6 @@ def application_checks(application: EnrollmentApplication):
     return list(application.checks.order_by("id"))
 
 
-#: the history an applicant sees: what happened to the application, not the links' internals
-APPLICANT_HISTORY_ACTIONS = ("enrollment_application.",)
-
-
 def application_history(application: EnrollmentApplication) -> list[AuditEvent]:
-    """The application's audit trail, oldest first (the review site shows every row; the applicant's
-    tracker shows the application's own actions)."""
+    """The audit events about the application, oldest first (the tracker and the review site)."""
     return list(reversed(list(audit_history(organization_id=None, target=application))))

@@ -313,7 +313,7 @@ def application_details_set(
     changed = _details_store(
         application, values, contact_language=contact_language or applicant.preferred_language
     )
-    _touch(application, sorted(set(changed)) or [])
+    _touch(application, sorted(set(changed)))
     audit_record(
         action="enrollment_application.details_saved",
         actor=applicant,

@@ -79,7 +79,7 @@ def details_clean(values: Mapping[str, Any], *, country: str, short_path: bool =
     check(
         "support_phone", transform=lambda text: phone_number_parse(text, country=country).e164, max_length=40
     )
-    check("support_website", _website, transform=_website_normalise)
+    check("support_website", _website)
     if errors:
         raise ValidationError(errors)
     return cleaned
@@ -88,7 +88,3 @@ def details_clean(values: Mapping[str, Any], *, country: str, short_path: bool =
 def _email_normalise(address: str) -> str:
     local, _at, domain = address.rpartition("@")
     return f"{local}@{domain.lower()}"
-
-
-def _website_normalise(url: str) -> str:
-    return url
