@@ -4,7 +4,8 @@ What staff may change here, and how:
 - an organization's legal name, address and customer-support contact: the change form, saved through
   ``organization_details_update``; its status: the actions Suspend / Reactivate;
 - a person's access: the actions Deactivate / Reactivate account, and (superusers) Grant / Revoke
-  program staff.
+  program staff (a superuser) and Add to / Remove from enrollment reviewers (staff in the one
+  "Enrollment reviewers" group, which decides enrollments and nothing else).
 Everything else is read-only. People sign up themselves, an email address changes only when its new
 owner verifies it, and passwords and authenticators are the person's own business.
 """
@@ -38,12 +39,15 @@ from accounts.services.review import (
     organization_suspend,
     user_deactivate,
     user_reactivate,
+    user_reviewer_grant,
+    user_reviewer_revoke,
     user_staff_grant,
     user_staff_revoke,
 )
 from portal.admin import ViewOnlyAdminMixin, service_action, titled
 
-# The portal uses roles per organization (accounts.roles), never Django's groups and permissions.
+# The portal uses roles per organization (accounts.roles). Django's groups serve only the review site's
+# one reviewer group, kept by enrollment.reviewers and granted by the user actions: no group page.
 admin.site.unregister(Group)
 
 # allauth's models have no verbose names of their own, so the review site would show English class
@@ -105,11 +109,11 @@ class CountryListFilter(admin.SimpleListFilter):
 @admin.register(User)
 class UserAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     """Read-only, with actions for access. No add (people sign up), no password or email typed by
-    staff, no groups or permissions."""
+    staff; the one group (enrollment reviewers) only through its two actions."""
 
     ordering = ["email"]
     list_display = ["email", "full_name", "preferred_language", "is_active", "is_staff", "date_joined"]
-    list_filter = ["is_active", "is_staff", "is_superuser", "preferred_language"]
+    list_filter = ["is_active", "is_staff", "is_superuser", "groups", "preferred_language"]
     search_fields = ["email", "full_name"]
     fieldsets = [
         (None, {"fields": ["email", "full_name", "preferred_language", "organizations"]}),
@@ -117,7 +121,14 @@ class UserAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         (_("Important dates"), {"fields": ["last_login", "date_joined"]}),
     ]
     readonly_fields = [name for _title, options in fieldsets for name in options["fields"]]
-    actions = ["deactivate_account", "reactivate_account", "grant_program_staff", "revoke_program_staff"]
+    actions = [
+        "deactivate_account",
+        "reactivate_account",
+        "grant_program_staff",
+        "revoke_program_staff",
+        "add_to_enrollment_reviewers",
+        "remove_from_enrollment_reviewers",
+    ]
 
     @admin.display(description=_("Two-factor authentication"), boolean=True)
     def two_factor(self, obj: User) -> bool:
@@ -185,6 +196,30 @@ class UserAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
         done_message=ngettext_lazy(
             "%(count)d person is no longer program staff.",
             "%(count)d people are no longer program staff.",
+            "count",
+        ),
+        permission="staff_access",
+    )
+
+    add_to_enrollment_reviewers = service_action(
+        service=user_reviewer_grant,
+        target="user",
+        description=_("Add to enrollment reviewers"),
+        done_message=ngettext_lazy(
+            "%(count)d person is now an enrollment reviewer.",
+            "%(count)d people are now enrollment reviewers.",
+            "count",
+        ),
+        permission="staff_access",
+    )
+
+    remove_from_enrollment_reviewers = service_action(
+        service=user_reviewer_revoke,
+        target="user",
+        description=_("Remove from enrollment reviewers"),
+        done_message=ngettext_lazy(
+            "%(count)d person is no longer an enrollment reviewer.",
+            "%(count)d people are no longer enrollment reviewers.",
             "count",
         ),
         permission="staff_access",

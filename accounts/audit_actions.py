@@ -35,4 +35,6 @@ REVIEW_ACTION_LABELS = {
     "user.reactivated": _("Account reactivated"),
     "user.staff_granted": _("Program staff access granted"),
     "user.staff_revoked": _("Program staff access revoked"),
+    "user.reviewer_granted": _("Added to enrollment reviewers"),
+    "user.reviewer_revoked": _("Removed from enrollment reviewers"),
 }

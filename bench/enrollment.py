@@ -5,9 +5,10 @@
    confirmation page does); a real ``celery -A portal worker`` process runs them. For each application:
    the time from the contact's confirmation to all checks done (the application in review). Goal: p95
    ≤ 60 s with 100 confirmations queued at once.
-2. **The review queue** (``/review/enrollment/enrollmentapplication/``) at 10 and 10,000 enrollments in
-   review: median and p95 server time over ``--repeat`` requests, and the query count, which must be the
-   same at both sizes.
+2. **The review queue** (``/review/enrollment/enrollmentapplication/?status=in_review``) at 10, 100 and
+   10,000 enrollments in review: median and p95 server time over ``--repeat`` requests of its first page
+   and of a page at the end (a keyset cursor, ``enrollment/admin/queue.py``), and the query count, which
+   must be the same at every size and page. No query may COUNT or use OFFSET: the run stops if one does.
 
 Against PostgreSQL and Redis (what production runs; a throwaway cluster like the one ``bin/test``
 starts)::
@@ -45,8 +46,10 @@ from django.db import connection, transaction  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.urls import reverse  # noqa: E402
 from django.utils import timezone  # noqa: E402
+from django.utils.http import urlencode  # noqa: E402
 
 from accounts.models import DirectoryTenant, User  # noqa: E402
+from enrollment.admin.queue import QUEUE_ORDERING  # noqa: E402
 from enrollment.models import (  # noqa: E402
     ApplicationStatus,
     EnrollmentApplication,
@@ -54,6 +57,7 @@ from enrollment.models import (  # noqa: E402
     PartnerProfile,
 )
 from enrollment.services.confirmation import contact_confirm, contact_confirmation_send  # noqa: E402
+from portal.lists import cursor_for  # noqa: E402
 
 RUN = uuid.uuid4().hex[:6]
 
@@ -214,34 +218,44 @@ def queue_cost(sizes: list[int], repeat: int) -> list[tuple]:
         status=ApplicationStatus.WITHDRAWN
     )  # a fresh queue: earlier runs' rows leave it
     client = reviewer_client()
-    url = reverse("admin:enrollment_enrollmentapplication_changelist") + "?status__exact=in_review"
+    url = reverse("admin:enrollment_enrollmentapplication_changelist") + "?status=in_review"
     results = []
     seeded = 0
     for size in sizes:
         applications_seed(size - seeded, status=ApplicationStatus.IN_REVIEW, label=f"queue{size}")
         seeded = size
-        queries = []
+        # The last page: the rows after the one that precedes its last few (found here by OFFSET; the
+        # queue itself never uses one).
+        in_queue = EnrollmentApplication.objects.filter(status=ApplicationStatus.IN_REVIEW)
+        boundary = in_queue.order_by(*QUEUE_ORDERING)[max(size - 11, 0)]
+        last_page = f"{url}&{urlencode({'after': cursor_for(boundary, ordering=QUEUE_ORDERING)})}"
+        for page, page_url in (("first page", url), ("last page", last_page)):
+            queries = []
 
-        def count(execute, sql, params, many, context, queries=queries):
-            queries.append(sql)
-            return execute(sql, params, many, context)
+            def count(execute, sql, params, many, context, queries=queries):
+                queries.append(sql)
+                return execute(sql, params, many, context)
 
-        times = []
-        for _ in range(repeat):
-            queries.clear()
-            with connection.execute_wrapper(count):
-                started = time.perf_counter()
-                response = client.get(url)
-                times.append((time.perf_counter() - started) * 1000)
-            if response.status_code != 200:
-                raise SystemExit(f"The review queue answered {response.status_code}")
-        results.append(
-            (
-                f"review queue, {size:,} in review",
-                f"{statistics.median(times):.1f} ms (p95 {percentile(times, 0.95):.1f} ms)",
-                f"{len(queries)} queries",
+            times = []
+            for _ in range(repeat):
+                queries.clear()
+                with connection.execute_wrapper(count):
+                    started = time.perf_counter()
+                    response = client.get(page_url)
+                    times.append((time.perf_counter() - started) * 1000)
+                if response.status_code != 200:
+                    raise SystemExit(f"The review queue answered {response.status_code}")
+            rows = response.content.decode().count('class="field-name"')
+            counted = [sql for sql in queries if "COUNT(" in sql.upper() or "OFFSET" in sql.upper()]
+            if counted:
+                raise SystemExit(f"The review queue counted or skipped rows: {counted}")
+            results.append(
+                (
+                    f"review queue, {size:,} in review, {page}",
+                    f"{statistics.median(times):.1f} ms (p95 {percentile(times, 0.95):.1f} ms)",
+                    f"{len(queries)} queries, {rows} rows",
+                )
             )
-        )
     return results
 
 

@@ -24,6 +24,7 @@ MEMBERSHIP_REGISTRY_ACTION_LABELS = {
 APPLICATION_ACTION_LABELS = {
     "enrollment_application.started": _("Enrollment started"),
     "enrollment_application.tenant_verified": _("Directory tenant verified"),
+    "enrollment_application.tenant_country_set": _("Tenant country given by the applicant"),
     "enrollment_application.profile_chosen": _("Partner profile chosen"),
     "enrollment_application.details_saved": _("Organization details saved"),
     "enrollment_application.submitted": _("Enrollment submitted"),

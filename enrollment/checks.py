@@ -64,6 +64,12 @@ REASONS: dict[str, Reason] = {
     ),
     # country match
     "countries_match": Reason(_("The tenant, the partner profile and the address are in the same country.")),
+    "countries_match_declared": Reason(
+        _(
+            "The partner profile and the address are in the country the applicant gave for the tenant "
+            "(Microsoft Entra ID did not say it): reviewers confirm it."
+        )
+    ),
     "country_mismatch": Reason(
         _("The tenant, the partner profile and the address are not all in the same country."),
         _(
@@ -162,6 +168,8 @@ def check_country_match(application: EnrollmentApplication) -> CheckResult:
         "address": application.country.code if application.country else "",
     }
     if len(set(countries.values())) == 1 and all(countries.values()):
+        if application.tenant_country_declared:
+            return _passed("countries_match_declared", tenant_country_declared=True, **countries)
         return _passed("countries_match", **countries)
     return _failed("country_mismatch", **countries)
 

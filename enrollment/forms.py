@@ -18,6 +18,7 @@ from django.utils.translation import get_language_info
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
+from accounts.services.directory import COUNTRY_INVALID, domain_label_clean
 from enrollment.models import EnrollmentApplication, PartnerProfile
 from enrollment.services.applications import details_fields_for
 from enrollment.validation.address import ADDRESS_FIELDS, AddressFormMixin, address_rules
@@ -133,6 +134,14 @@ class TenantCreateForm(forms.Form):
             password_validation.password_validators_help_texts()
         )
 
+    def clean_initial_domain_label(self) -> str:
+        # The built-in directory's own rule, so that a bad label shows with every other field's error;
+        # whether the domain is still free only the service can say.
+        try:
+            return domain_label_clean(self.cleaned_data["initial_domain_label"])
+        except DomainError as error:
+            raise ValidationError(error.message, code=error.code) from None
+
     def clean(self):
         cleaned_data = super().clean()
         password = cleaned_data.get("admin_password")
@@ -150,6 +159,21 @@ class TenantCreateForm(forms.Form):
             name: self.cleaned_data[name]
             for name in ("name", "country", "initial_domain_label", "admin_display_name", "admin_password")
         }
+
+
+class TenantCountryForm(forms.Form):
+    """The country of a Microsoft Entra ID tenant whose directory did not say it, as the applicant gives it
+    (``application_tenant_country_set``): the same countries as **Create a new tenant**."""
+
+    country = forms.ChoiceField(
+        label=_("Your tenant's country"),
+        help_text=_("Your company's country. Reviewers see that you gave it, not the directory."),
+        error_messages={"required": COUNTRY_INVALID, "invalid_choice": COUNTRY_INVALID},
+    )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["country"].choices = country_choices()
 
 
 # --- Step 3: the partner-membership center ---------------------------------------------------------------

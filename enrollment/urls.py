@@ -1,12 +1,14 @@
 from django.urls import include, path
 
 from enrollment import views
+from enrollment.views import wizard
 
 application_patterns = [
     path("", views.application_status, name="application"),
     path("tenant/", views.tenant_step, name="tenant"),
     path("tenant/new/", views.tenant_create_step, name="tenant_create"),
     path("tenant/entra/", views.tenant_entra_start, name="tenant_entra"),
+    path("tenant/country/", wizard.tenant_country_step, name="tenant_country"),
     path("membership/", views.membership_step, name="membership"),
     path("membership/profile/", views.profile_step, name="profile"),
     path("membership/cancel/", views.membership_cancel, name="membership_cancel"),

@@ -1,6 +1,10 @@
 """What program staff change on the review site: an organization's status and legal details, a person's
 access to the portal and to the review site itself.
 
+The review site has two levels of staff: program staff (superusers: the whole site) and enrollment
+reviewers (staff in the group ``ENROLLMENT_REVIEWERS_GROUP``: the enrollment queue and the screening list,
+with the permissions ``enrollment.reviewers`` gives the group).
+
 The review site (Django admin) shows everything else read-only; these services are its only writes.
 Each is one transaction: the row is locked, the rule checked, the change and its audit row committed
 together. A request that would change nothing is refused with a message that says so.
@@ -9,6 +13,7 @@ together. A request that would change nothing is refused with a message that say
 from typing import Any
 
 from allauth.usersessions.models import UserSession
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext_lazy as _
@@ -18,6 +23,10 @@ from accounts.transitions import ORGANIZATION_STATUS
 from portal.audit.services import audit_record
 from portal.errors import DomainError, InvalidTransition
 from portal.transitions import transition_apply
+
+#: The group of enrollment reviewers, by name: one name for these services, ``enrollment.reviewers`` (which
+#: keeps the group and its permissions) and the tests. Enrollment migration 0004 keeps a frozen copy.
+ENROLLMENT_REVIEWERS_GROUP = "Enrollment reviewers"
 
 # The legal business profile and the customer-support contact. Kind, country, directory tenant and
 # status are facts the enrollment checks rest on (or have their own transitions): never edited freely.
@@ -206,8 +215,8 @@ def _staff_flags(user: User) -> dict[str, bool]:
 
 @transaction.atomic
 def user_staff_grant(*, user: User, by: User) -> User:
-    """Make a person program staff: a reviewer with the whole review site (it has one staff level, as
-    the portal uses no permission groups). They must set up two-factor authentication at next sign-in."""
+    """Make a person program staff: a superuser of the whole review site. They must set up two-factor
+    authentication at next sign-in."""
     by = _current_staff(by, superuser=True)
     user = _lock_user(user)
     if not user.is_active:
@@ -244,4 +253,80 @@ def user_staff_revoke(*, user: User, by: User) -> User:
     user.is_superuser = False
     user.save(update_fields=["is_staff", "is_superuser"])
     audit_record(action="user.staff_revoked", actor=by, target=user, before=before, after=_staff_flags(user))
+    return user
+
+
+def _reviewer_group() -> Group:
+    group = Group.objects.filter(name=ENROLLMENT_REVIEWERS_GROUP).first()
+    if group is None:  # made by migrate (enrollment.reviewers); missing only on a half-set-up database
+        raise DomainError(
+            _("The enrollment reviewers group does not exist yet: run the database migrations."),
+            code="reviewer_group_missing",
+        )
+    return group
+
+
+def _reviewer_flags(user: User, group: Group) -> dict[str, bool]:
+    return {"is_staff": user.is_staff, "enrollment_reviewer": user.groups.filter(pk=group.pk).exists()}
+
+
+@transaction.atomic
+def user_reviewer_grant(*, user: User, by: User) -> User:
+    """Make a person an enrollment reviewer: staff in the reviewers' group, not a superuser. They must set
+    up two-factor authentication at next sign-in."""
+    by = _current_staff(by, superuser=True)
+    user = _lock_user(user)
+    if not user.is_active:
+        raise DomainError(
+            _("%(email)s is deactivated: reactivate the account first.") % {"email": user.email},
+            code="account_inactive",
+        )
+    group = _reviewer_group()
+    before = _reviewer_flags(user, group)
+    if before == {"is_staff": True, "enrollment_reviewer": True}:
+        raise DomainError(
+            _("%(email)s is already an enrollment reviewer: nothing was changed.") % {"email": user.email},
+            code="invalid_transition",
+        )
+    if not user.is_staff:
+        user.is_staff = True
+        user.save(update_fields=["is_staff"])
+    user.groups.add(group)
+    audit_record(
+        action="user.reviewer_granted",
+        actor=by,
+        target=user,
+        before=before,
+        after=_reviewer_flags(user, group),
+    )
+    return user
+
+
+@transaction.atomic
+def user_reviewer_revoke(*, user: User, by: User) -> User:
+    """Take a person out of the enrollment reviewers; a superuser stays program staff, anyone else is no
+    longer staff. They keep their portal account and memberships."""
+    by = _current_staff(by, superuser=True)
+    user = _lock_user(user)
+    _refuse_self(
+        user, by, _("You cannot remove yourself from the enrollment reviewers. Ask another superuser.")
+    )
+    group = _reviewer_group()
+    before = _reviewer_flags(user, group)
+    if not before["enrollment_reviewer"]:
+        raise DomainError(
+            _("%(email)s is not an enrollment reviewer: nothing was changed.") % {"email": user.email},
+            code="invalid_transition",
+        )
+    user.groups.remove(group)
+    if user.is_staff and not user.is_superuser:
+        user.is_staff = False
+        user.save(update_fields=["is_staff"])
+    audit_record(
+        action="user.reviewer_revoked",
+        actor=by,
+        target=user,
+        before=before,
+        after=_reviewer_flags(user, group),
+    )
     return user

@@ -88,6 +88,9 @@ class EnrollmentApplication(models.Model):
     # (``VerifiedTenant.as_dict``); ``tenant_id`` is its key, held while the application is live.
     tenant_id = models.UUIDField(_("tenant ID"), null=True, blank=True)
     tenant = models.JSONField(_("directory tenant"), default=dict, blank=True)
+    #: the tenant's country came from the applicant, not the directory (a Microsoft Entra ID tenant whose
+    #: ``/organization`` has no country): reviewers see it was declared, not read
+    tenant_country_declared = models.BooleanField(_("tenant country given by the applicant"), default=False)
 
     # Step 3: the partner profile chosen in the membership center; ``partner_id`` is held while live.
     partner_profile = models.ForeignKey(
@@ -160,8 +163,11 @@ class EnrollmentApplication(models.Model):
         ordering = ["-created_at"]
         permissions = [("review_enrollmentapplication", _("Can decide enrollment applications"))]
         indexes = [
-            # The review queue: by status, oldest first, keyset on (submitted_at, id).
+            # The review queue's SLA filters (time in review, by status and submission).
             models.Index(fields=["status", "submitted_at", "id"], name="enrollment_app_queue_idx"),
+            # The review queue's keyset pages: oldest started first, with and without a status filter.
+            models.Index(fields=["status", "created_at", "id"], name="enrollment_app_status_idx"),
+            models.Index(fields=["created_at", "id"], name="enrollment_app_created_idx"),
             models.Index(fields=["applicant", "created_at"], name="enrollment_app_applicant_idx"),
         ]
         constraints = [

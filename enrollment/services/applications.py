@@ -18,7 +18,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import Organization, User
+from accounts.models import DirectoryTenantSource, Organization, User
+from accounts.services.directory import country_clean
 from enrollment.directory.base import TenantInUse, VerifiedTenant
 from enrollment.directory.tenants import tenant_check_available
 from enrollment.models import (
@@ -51,6 +52,10 @@ COUNTRY_MISMATCH = _(
 TENANT_FIRST = _("Verify your directory tenant first.")
 PROFILE_NOT_YOURS = _("Choose one of the profiles of the membership account you signed in with.")
 INCOMPLETE = _("Complete every step before you enroll: %(missing)s.")
+TENANT_COUNTRY_KNOWN = _("Your tenant's country is already recorded: %(country)s.")
+TENANT_COUNTRY_FROM_DIRECTORY = _(
+    "The country of a tenant of the portal's directory comes from the directory: it cannot be given here."
+)
 
 
 def _audit_values(application: EnrollmentApplication) -> dict[str, Any]:
@@ -136,7 +141,9 @@ def application_tenant_set(
     application.tenant_id = verified.tenant_id
     application.tenant = verified.as_dict()
     application.country = verified.country
-    fields = ["tenant_id", "tenant", "country"]
+    # A country the applicant gave belonged to the tenant before: the new one's comes from its directory.
+    application.tenant_country_declared = False
+    fields = ["tenant_id", "tenant", "country", "tenant_country_declared"]
     profile = application.partner_profile
     if profile is not None and profile.country.code != verified.country:
         application.partner_profile, application.partner_id, application.already_authorised = None, "", False
@@ -156,6 +163,48 @@ def application_tenant_set(
             "source": str(verified.source),
             "country": verified.country,
         },
+    )
+    return application
+
+
+def tenant_country_needed(application: EnrollmentApplication) -> bool:
+    """Whether the applicant is to give the tenant's country: a draft's Microsoft Entra ID tenant whose
+    directory did not say it (Graph ``/organization`` without ``countryLetterCode``)."""
+    return (
+        application.status == Status.DRAFT
+        and bool(application.tenant_id)
+        and not application.tenant_country
+        and application.tenant_source == DirectoryTenantSource.ENTRA
+    )
+
+
+@transaction.atomic
+def application_tenant_country_set(
+    *, application: EnrollmentApplication, country: str, by: User
+) -> EnrollmentApplication:
+    """Step 2, for a Microsoft Entra ID tenant without a country: the applicant (``by``) says which it is,
+    once; the application remembers that the country was declared, not read from the directory."""
+    application = _draft_lock(application, by)
+    if not application.tenant_id:
+        raise DomainError(TENANT_FIRST, code="tenant_missing")
+    if application.tenant_source != DirectoryTenantSource.ENTRA:
+        raise DomainError(TENANT_COUNTRY_FROM_DIRECTORY, code="tenant_country_from_directory")
+    if application.tenant_country:
+        raise DomainError(
+            TENANT_COUNTRY_KNOWN % {"country": _country_name(application.tenant_country)},
+            code="tenant_country_known",
+        )
+    country = country_clean(country)
+    application.tenant = {**application.tenant, "country": country}
+    application.country = country
+    application.tenant_country_declared = True
+    _touch(application, ["tenant", "country", "tenant_country_declared"])
+    audit_record(
+        action="enrollment_application.tenant_country_set",
+        actor=by,
+        target=application,
+        before={"country": ""},
+        after={"country": country, "declared": True},
     )
     return application
 

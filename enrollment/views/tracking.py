@@ -330,14 +330,6 @@ def document_download(request, application, document_id):
 # --- The primary contact's confirmation link --------------------------------------------------------
 
 
-class _PageInstead(Exception):
-    """A page to answer with instead of acting (a form with errors); the link stays in the session."""
-
-    def __init__(self, response):
-        super().__init__()
-        self.response = response
-
-
 class ContactConfirmationFlow(InvitationFlow):
     """The link in the primary contact's email: who asks, for which company, and two statements to
     confirm — or "This is not right". No sign-in needed (the link is held by whoever has it) and none
@@ -376,40 +368,23 @@ class ContactConfirmationFlow(InvitationFlow):
                 _("This enrollment no longer needs your confirmation."), code="invitation_closed"
             )
 
-    def _problem(self, invitation) -> str | None:
-        try:
-            self.check(invitation, None)
-        except InvitationUnusable as error:
-            return error.message
-        return None
-
     def context(self, request, invitation) -> dict:
         if invitation is None:
+            # Said in this flow's words (the shared flow speaks of invitations).
             return {"problem": _("This confirmation link is not valid.")}
-        application = invitation.application
-        context = {"application": application}
-        problem = self._problem(invitation)
-        if problem:
-            # Said in this flow's words (the shared flow speaks of invitations); a refused link is a 410.
-            request.enrollment_confirmation_refused = True
-            context["problem"] = problem
-        else:
-            context["confirm_form"] = self._confirm_form(invitation)
-            context["decline_form"] = ContactDeclineForm()
-        return context
-
-    def show(self, request):
-        response = super().show(request)
-        if response.status_code == 200 and getattr(request, "enrollment_confirmation_refused", False):
-            response.status_code = 410
-        return response
+        # A refused link (this flow's ``check``, run by the shared page for everyone) shows only why.
+        return {
+            "application": invitation.application,
+            "confirm_form": self._confirm_form(invitation),
+            "decline_form": ContactDeclineForm(),
+        }
 
     @staticmethod
     def _confirm_form(invitation, data=None) -> ContactConfirmForm:
         return ContactConfirmForm(data, legal_name=invitation.application.legal_name, email=invitation.email)
 
-    def _page(self, request, invitation, *, status: int = 400, **forms_given):
-        """The confirmation page again, with the form that has errors."""
+    def _page(self, request, invitation, **forms_given):
+        """The confirmation page again, with the form that has errors (a 400: the link stays usable)."""
         context = {
             "invitation": invitation,
             "application": invitation.application,
@@ -419,23 +394,17 @@ class ContactConfirmationFlow(InvitationFlow):
             "decline_form": ContactDeclineForm(),
             **forms_given,
         }
-        return render(request, self.template_name, context, status=status)
+        return render(request, self.template_name, context, status=400)
 
     def _thanks(self, request, invitation, done: str):
         """After the answer: a page of its own (the contact may have no account to be sent anywhere)."""
         return render(request, self.template_name, {"application": invitation.application, "done": done})
 
-    def _act(self, request, action):
-        try:
-            return super()._act(request, action)
-        except _PageInstead as page:
-            return page.response
-
     def accept(self, request, invitation):
         self.check(invitation, request.user)
         form = self._confirm_form(invitation, data=request.POST)
         if not form.is_valid():
-            raise _PageInstead(self._page(request, invitation, confirm_form=form))
+            return self._page(request, invitation, confirm_form=form)
         try:
             contact_confirm(
                 confirmation=invitation,
@@ -447,14 +416,14 @@ class ContactConfirmationFlow(InvitationFlow):
             raise
         except DomainError as error:
             form_add_domain_error(form, error)
-            raise _PageInstead(self._page(request, invitation, confirm_form=form)) from None
+            return self._page(request, invitation, confirm_form=form)
         return self._thanks(request, invitation, "confirmed")
 
     def decline(self, request, invitation):
         self.check(invitation, request.user, to_accept=False)
         form = ContactDeclineForm(request.POST)
         if not form.is_valid():
-            raise _PageInstead(self._page(request, invitation, decline_form=form))
+            return self._page(request, invitation, decline_form=form)
         contact_decline(confirmation=invitation, user=request.user, reason=form.cleaned_data["reason"])
         return self._thanks(request, invitation, "declined")
 

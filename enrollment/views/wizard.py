@@ -5,8 +5,8 @@ it is no longer a draft, sends the applicant to its status page. Each step calls
 its refusal at the field it names; nothing here decides what is allowed.
 
 Steps: the directory tenant (sign in to a built-in tenant, **Create a new tenant**, or Microsoft Entra ID
-when configured), the partner-membership sign-in and the choice of a profile, the organization details,
-and the review.
+when configured, then its country when Entra did not say it), the partner-membership sign-in and the
+choice of a profile, the organization details, and the review.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from enrollment.forms import (
     DetailsForm,
     MembershipSignInForm,
     ProfileChoiceForm,
+    TenantCountryForm,
     TenantCreateForm,
     TenantSignInForm,
 )
@@ -43,9 +44,11 @@ from enrollment.services.applications import (
     application_open_for,
     application_profile_choose,
     application_submit,
+    application_tenant_country_set,
     application_tenant_create,
     application_tenant_set,
     missing_steps,
+    tenant_country_needed,
 )
 from enrollment.services.membership_accounts import membership_sign_in
 from enrollment.validation.address import region_label
@@ -87,8 +90,13 @@ def draft_step(view):
     return wrapper
 
 
+def _tenant_done(application: EnrollmentApplication) -> bool:
+    """A tenant is verified and its country known (or not the applicant's to give)."""
+    return bool(application.tenant_id) and not tenant_country_needed(application)
+
+
 def _steps_done(application: EnrollmentApplication) -> dict[str, bool]:
-    tenant = bool(application.tenant_id)
+    tenant = _tenant_done(application)
     membership = bool(application.partner_id)
     return {
         "tenant": tenant,
@@ -146,6 +154,7 @@ def _tenant_summary(application: EnrollmentApplication) -> dict[str, Any] | None
         "domains": application.tenant_domains,
         "admin": admin.get("user_principal_name", ""),
         "source": DirectoryTenantSource(source).label if source in DirectoryTenantSource.values else source,
+        "country_declared": application.tenant_country_declared,
     }
 
 
@@ -195,6 +204,23 @@ def tenant_step(request, application):
                 request, _("You signed in to the tenant %(tenant)s.") % {"tenant": application.tenant_name}
             )
             return redirect("enrollment:tenant", application_id=application.public_id)
+    return _tenant_page(request, application, form=form)
+
+
+def _tenant_page(
+    request,
+    application: EnrollmentApplication,
+    *,
+    form: TenantSignInForm | None = None,
+    country_form: TenantCountryForm | None = None,
+):
+    """The tenant step: the verified tenant (with its country to give, when Entra did not say it), and the
+    ways to verify another."""
+    country_needed = tenant_country_needed(application)
+    if form is None:
+        form = TenantSignInForm(domain_suffix=_domain_suffix())
+    if country_form is None and country_needed:
+        country_form = TenantCountryForm()
     return _render(
         request,
         "tenant.html",
@@ -202,8 +228,37 @@ def tenant_step(request, application):
         "tenant",
         form=form,
         tenant=_tenant_summary(application),
+        country_needed=country_needed,
+        country_form=country_form,
         entra_enabled=entra_configured(),
     )
+
+
+@draft_step
+@require_POST
+def tenant_country_step(request, application):
+    """The country of a Microsoft Entra ID tenant whose directory did not say it, given by the applicant
+    (the form is on the tenant page)."""
+    form = TenantCountryForm(request.POST)
+    if form.is_valid():
+        try:
+            application = application_tenant_country_set(
+                application=application, country=form.cleaned_data["country"], by=request.user
+            )
+        except DomainError as error:
+            if error.field not in form.fields:
+                # Not the country's fault (already known, or not an Entra tenant): the tenant page says why.
+                messages.error(request, error.message)
+                return redirect("enrollment:tenant", application_id=application.public_id)
+            form_add_domain_error(form, error)
+        else:
+            messages.success(
+                request,
+                _("Your tenant's country is recorded: %(country)s.")
+                % {"country": _country_name(application.tenant_country)},
+            )
+            return redirect("enrollment:membership", application_id=application.public_id)
+    return _tenant_page(request, application, country_form=form)
 
 
 @draft_step
@@ -298,7 +353,7 @@ def _membership_account(request, application: EnrollmentApplication) -> Membersh
 @require_http_methods(["GET", "POST"])
 def membership_step(request, application):
     """Sign in to the partner-membership center, to list the profiles (partner IDs) of the account."""
-    if not application.tenant_id:
+    if not _tenant_done(application):
         return redirect("enrollment:tenant", application_id=application.public_id)
     form = MembershipSignInForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -327,7 +382,7 @@ def membership_step(request, application):
 @require_http_methods(["GET", "POST"])
 def profile_step(request, application):
     """Choose the organization profile (partner ID) to link; it must be in the tenant's country."""
-    if not application.tenant_id:
+    if not _tenant_done(application):
         return redirect("enrollment:tenant", application_id=application.public_id)
     account = _membership_account(request, application)
     if account is None:

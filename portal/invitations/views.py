@@ -3,11 +3,17 @@
 1. ``/invitations/<purpose>/<token>/``: the token is looked up once, the invitation's public id goes
    into the (server-side) session and the browser moves on to a URL without the token (no referrer).
 2. ``/invitations/<purpose>/`` (GET): shows what the invitation asks and grants; changes nothing.
-3. ``…/accept/`` and ``…/decline/`` (POST, signed in): act, then forget the invitation.
+3. ``…/accept/`` and ``…/decline/`` (POST, signed in unless ``login_required_to_act`` is False): act,
+   then forget the invitation.
 
 An app subclasses ``InvitationFlow`` for its invitation model (its template, its checks, what accepting
 and declining do) and includes ``flow.urls()`` in its URLconf; the route names are
 ``<prefix>_landing``, ``<prefix>``, ``<prefix>_accept`` and ``<prefix>_decline``.
+
+What ``accept`` and ``decline`` answer decides what happens to the link: raising ``InvitationUnusable``
+shows the invitation page again with the reason; a response with a client-error status (a form with
+errors, 4xx) is sent as it is and keeps the invitation, so that the person can correct and send again;
+any other response means the action was taken, and the invitation is forgotten.
 """
 
 from django.contrib import messages
@@ -51,9 +57,11 @@ class InvitationFlow:
         link_invitation_check(invitation, user)
 
     def accept(self, request, invitation: LinkInvitation) -> HttpResponse:
+        """Accept, and answer; a 4xx answer (a form with errors) keeps the invitation for another try."""
         raise NotImplementedError
 
     def decline(self, request, invitation: LinkInvitation) -> HttpResponse:
+        """Decline, and answer; a 4xx answer (a form with errors) keeps the invitation for another try."""
         raise NotImplementedError
 
     def context(self, request, invitation: LinkInvitation | None) -> dict:
@@ -83,12 +91,14 @@ class InvitationFlow:
         return response
 
     def show(self, request):
-        """What the invitation grants; only the POST buttons change anything."""
+        """What the invitation grants; only the POST buttons change anything. A link anyone may act on
+        is checked for everyone; one that needs a sign-in is checked against the signed-in person, and
+        before the sign-in only for being still open."""
         invitation = self.invitation_from_session(request)
         problem = None
         if invitation is None:
             problem = _("This invitation link is not valid.")
-        elif request.user.is_authenticated:
+        elif request.user.is_authenticated or not self.login_required_to_act:
             try:
                 self.check(invitation, request.user)
             except InvitationUnusable as error:
@@ -117,7 +127,8 @@ class InvitationFlow:
         except InvitationUnusable as error:
             messages.error(request, error.message)
             return redirect(self.url_name())
-        self.forget(request)
+        if not 400 <= response.status_code < 500:  # a form with errors keeps the link for another try
+            self.forget(request)
         return response
 
     def urls(self) -> list:

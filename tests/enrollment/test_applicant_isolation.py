@@ -38,6 +38,7 @@ def test_the_applicant_routes_are_found():
         "enrollment:document",
         "enrollment:respond",
         "enrollment:tenant",
+        "enrollment:tenant_country",
     } <= names
     for name, route in APPLICANT_ROUTES:
         assert "<uuid:application_id>" in route, f"{name} does not name the application it serves"

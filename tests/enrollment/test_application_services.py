@@ -2,11 +2,13 @@
 tenant and a partner ID held by one live application at a time, the details checked with the field rules
 (nothing saved when one is wrong), **Enroll now** with its audit row and emails, and withdrawal."""
 
+import uuid
+
 import pytest
 from django.db import IntegrityError, transaction
 
-from accounts.models import DirectoryTenant
-from enrollment.directory.base import TenantInUse, VerifiedTenant
+from accounts.models import DirectoryTenant, DirectoryTenantSource
+from enrollment.directory.base import DirectoryAdmin, TenantInUse, VerifiedTenant
 from enrollment.models import (
     ApplicationStatus,
     ContactConfirmation,
@@ -37,6 +39,8 @@ STORED_FIELDS = (
     "status",
     "tenant_id",
     "tenant",
+    "tenant_country_declared",
+    "country",
     "partner_id",
     "partner_profile_id",
     "already_authorised",
@@ -280,6 +284,131 @@ def test_another_persons_draft_is_not_found():
 
     assert refused.value.code == "not_found"
     assert stored(draft) == before
+
+
+# --- The country of a Microsoft Entra ID tenant that did not say it ------------------------------------
+
+
+def entra_tenant(country: str = "") -> VerifiedTenant:
+    """A tenant verified through Microsoft Entra ID; ``country`` empty as Graph gives it without one."""
+    return VerifiedTenant(
+        tenant_id=uuid.uuid4(),
+        display_name="Fabrikam Japan KK",
+        verified_domains=["fabrikam.co.jp"],
+        country=country,
+        source=DirectoryTenantSource.ENTRA,
+        admin=DirectoryAdmin(object_id=uuid.uuid4(), user_principal_name="dana@fabrikam.co.jp"),
+    )
+
+
+def draft_with_entra_tenant(country: str = "") -> EnrollmentApplication:
+    applicant = UserFactory()
+    draft = applications.application_draft_start(applicant=applicant)
+    return applications.application_tenant_set(
+        application=draft, applicant=applicant, verified=entra_tenant(country)
+    )
+
+
+def test_an_entra_tenant_without_a_country_needs_one_and_no_other_tenant_does():
+    assert applications.tenant_country_needed(draft_with_entra_tenant()) is True
+    assert applications.tenant_country_needed(draft_with_entra_tenant("JP")) is False
+    assert applications.tenant_country_needed(draft_with_tenant()) is False
+    assert (
+        applications.tenant_country_needed(applications.application_draft_start(applicant=UserFactory()))
+        is False
+    )
+
+
+def test_the_applicant_gives_the_tenant_country_once_with_one_audit_row():
+    draft = draft_with_entra_tenant()
+
+    draft = applications.application_tenant_country_set(application=draft, country="jp", by=draft.applicant)
+
+    row = stored(draft)
+    assert (row["tenant"]["country"], row["country"], row["tenant_country_declared"]) == ("JP", "JP", True)
+    assert row["tenant"]["source"] == "entra"
+    assert applications.tenant_country_needed(draft) is False
+    assert actions(draft) == [
+        "enrollment_application.started",
+        "enrollment_application.tenant_verified",
+        "enrollment_application.tenant_country_set",
+    ]
+    event = AuditEvent.objects.get(action="enrollment_application.tenant_country_set")
+    assert (event.actor, event.before, event.after) == (
+        draft.applicant,
+        {"country": ""},
+        {"country": "JP", "declared": True},
+    )
+
+
+def _refused(draft: EnrollmentApplication, *, country: str = "US", by=None) -> DomainError:
+    before, events = stored(draft), AuditEvent.objects.count()
+    with pytest.raises(DomainError) as refused:
+        applications.application_tenant_country_set(
+            application=draft, country=country, by=by or draft.applicant
+        )
+    assert stored(draft) == before
+    assert AuditEvent.objects.count() == events
+    return refused.value
+
+
+def test_a_second_tenant_country_is_refused():
+    draft = draft_with_entra_tenant()
+    applications.application_tenant_country_set(application=draft, country="JP", by=draft.applicant)
+
+    refused = _refused(draft)
+
+    assert (refused.code, refused.message) == (
+        "tenant_country_known",
+        "Your tenant's country is already recorded: Japan.",
+    )
+
+
+def test_a_country_entra_gave_cannot_be_replaced():
+    assert _refused(draft_with_entra_tenant("JP")).code == "tenant_country_known"
+
+
+def test_a_builtin_tenant_country_is_never_given_by_the_applicant():
+    refused = _refused(draft_with_tenant())
+
+    assert (refused.code, refused.field) == ("tenant_country_from_directory", None)
+
+
+@pytest.mark.parametrize("country", ["", "XX", "Japan"])
+def test_an_unknown_country_is_refused_at_its_field(country):
+    refused = _refused(draft_with_entra_tenant(), country=country)
+
+    assert (refused.code, refused.field, refused.message) == (
+        "country_invalid",
+        "country",
+        "Choose the tenant's country from the list.",
+    )
+
+
+def test_the_tenant_country_before_a_tenant_is_refused():
+    assert _refused(applications.application_draft_start(applicant=UserFactory())).code == "tenant_missing"
+
+
+def test_another_persons_tenant_country_is_not_found():
+    assert _refused(draft_with_entra_tenant(), by=UserFactory()).code == "not_found"
+
+
+def test_a_submitted_applications_tenant_country_is_refused():
+    application = submitted_application()
+
+    assert _refused(application).code == "not_a_draft"
+
+
+def test_a_new_tenant_forgets_the_country_given_for_the_previous_one():
+    draft = draft_with_entra_tenant()
+    applications.application_tenant_country_set(application=draft, country="JP", by=draft.applicant)
+
+    draft = applications.application_tenant_set(
+        application=draft, applicant=draft.applicant, verified=entra_tenant("US")
+    )
+
+    row = stored(draft)
+    assert (row["tenant"]["country"], row["country"], row["tenant_country_declared"]) == ("US", "US", False)
 
 
 # --- The details --------------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ PASSING = {
     "tenant_domain",
     "website_domain",
     "countries_match",
+    "countries_match_declared",
     "no_duplicates",
     "screening_clear",
 }
@@ -175,6 +176,20 @@ def test_country_match_passes_when_tenant_profile_and_address_agree(application)
 
     assert outcome(result) == (CheckStatus.PASSED, "countries_match")
     assert result.detail == {"tenant": "JP", "partner_profile": "JP", "address": "JP"}
+
+
+def test_country_match_says_when_the_applicant_gave_the_tenants_country(application):
+    application.tenant_country_declared = True
+
+    result = catalogue.check_country_match(application)
+
+    assert outcome(result) == (CheckStatus.PASSED, "countries_match_declared")
+    assert result.detail == {
+        "tenant": "JP",
+        "partner_profile": "JP",
+        "address": "JP",
+        "tenant_country_declared": True,
+    }
 
 
 def test_country_match_fails_when_one_differs(application):

@@ -743,7 +743,7 @@ def test_the_import_page_refuses_a_bad_file_at_the_field_and_saves_nothing(staff
 
 
 def test_the_import_page_refuses_a_file_over_the_limit_before_reading_it(staff_client, monkeypatch):
-    monkeypatch.setattr("enrollment.admin.IMPORT_MAX_BYTES", 100)
+    monkeypatch.setattr("enrollment.admin.registry.IMPORT_MAX_BYTES", 100)
     response = staff_client.post(IMPORT_URL, {"file": csv_upload(HEADER, row())})
 
     assert response.context["form"].errors == {

@@ -3,6 +3,7 @@ built-in directory (a new tenant, or a global administrator's sign-in), Microsof
 identity provider, the partner-membership sign-in and profile choice, the organization details with every
 field's error at its field, the review, and the applicant's isolation (another user's application is 404)."""
 
+import dataclasses
 import re
 from urllib.parse import urlsplit
 
@@ -73,6 +74,14 @@ INVISIBLE_CHARACTERS = (
     "Use one line of visible text: invisible characters, direction marks and unusual spaces are not allowed."
 )
 WIZARD_STEPS = ("tenant", "tenant_create", "membership", "profile", "details", "review")
+#: the wizard's routes that only take a POST
+POST_ONLY_STEPS = ("tenant_entra", "tenant_country", "membership_cancel")
+LABEL_INVALID = (
+    "Use 3 to 40 lower-case letters (a to z), digits and single hyphens, starting and ending with a letter "
+    "or a digit."
+)
+PASSWORDS_DIFFERENT = "The two passwords are different. Type the same password twice."
+COUNTRY_INVALID = "Choose the tenant's country from the list."
 
 
 @pytest.fixture(autouse=True)
@@ -347,6 +356,32 @@ def test_a_refused_new_tenant_shows_the_error_at_its_field_and_saves_nothing(
     assert DirectoryTenant.objects.count() == tenants
 
 
+def test_a_bad_label_and_different_passwords_are_shown_together_and_nothing_is_saved(client_of, applicant):
+    application = application_draft_start(applicant=applicant)
+    before = (state(application), DirectoryTenant.objects.count(), AuditEvent.objects.count())
+
+    response = client_of.post(
+        url("tenant_create", application),
+        {
+            "name": "Contoso Japan",
+            "country": "JP",
+            "initial_domain_label": "-contoso",
+            "admin_display_name": "Aiko Sato",
+            "admin_password": NEW_PASSWORD,
+            "admin_password_confirmation": "Another-password-99",
+        },
+    )
+
+    assert response.status_code == 200
+    assert response.context["form"].errors == {
+        "initial_domain_label": [LABEL_INVALID],
+        "admin_password_confirmation": [PASSWORDS_DIFFERENT],
+    }
+    assert field_errors(response, "initial_domain_label") == [LABEL_INVALID]
+    assert field_errors(response, "admin_password_confirmation") == [PASSWORDS_DIFFERENT]
+    assert (state(application), DirectoryTenant.objects.count(), AuditEvent.objects.count()) == before
+
+
 def test_a_global_administrator_signs_in_to_an_existing_builtin_tenant(client_of, applicant):
     application = application_draft_start(applicant=applicant)
     tenant, _admin = builtin_tenant("fabrikam")
@@ -534,6 +569,185 @@ def test_the_entra_callback_without_a_sign_in_in_progress_starts_again(client_of
     assert response.status_code == 302
     assert response["Location"] == reverse("enrollment:start")
     assert idp.requests == []
+
+
+# --- 2. Directory tenant: the country Microsoft Entra ID did not give ---------------------------------------
+
+FABRIKAM = FakeTenant(
+    tenant_id="0b6f1d43-5c2e-4f7a-8e19-3d4c5b6a7f80",
+    display_name="Fabrikam Japan KK",
+    domains=["fabrikam.co.jp", "fabrikamjp.onmicrosoft.com"],
+    country=None,  # Graph's /organization without countryLetterCode
+)
+
+
+def fabrikam_admin() -> FakeUser:
+    return FakeUser(
+        tenant=FABRIKAM,
+        user_principal_name="dana@fabrikam.co.jp",
+        display_name="Dana Whitfield",
+        wids=[GLOBAL_ADMINISTRATOR[0], MEMBER_ROLE_TEMPLATE_ID],
+    )
+
+
+def with_countryless_entra_tenant(client, applicant, idp) -> EnrollmentApplication:
+    """A draft whose tenant came from Microsoft Entra ID without a country, through the wizard."""
+    application = application_draft_start(applicant=applicant)
+    response = entra_round_trip(client, application, idp, fabrikam_admin())
+    assert response["Location"] == url("tenant", application)
+    application.refresh_from_db()
+    assert (application.tenant_source, application.tenant_country) == ("entra", "")
+    return application
+
+
+def country_options(body: str) -> list[str]:
+    select = body.split('<select name="country"')[1].split("</select>")[0]
+    return re.findall(r'<option value="([A-Z]*)"', select)
+
+
+def test_an_entra_tenant_without_a_country_is_asked_for_it_instead_of_a_warning(client_of, applicant, idp):
+    application = with_countryless_entra_tenant(client_of, applicant, idp)
+
+    body = page(client_of.get(url("tenant", application)))
+
+    assert (
+        f'<form method="post" action="{url("tenant_country", application)}" class="form" novalidate>' in body
+    )
+    assert "Microsoft Entra ID did not say which country your tenant is in." in body
+    assert '<label for="id_country">Your tenant&#x27;s country <span class="required"' in body
+    options = country_options(body)
+    assert options[:3] == ["", "JP", "US"]  # the countries Create a new tenant offers, in its order
+    assert len(options) == len(set(options)) > 240
+    assert "Set your organization&#x27;s country in the directory" not in body  # no warning any more
+    assert f'<a class="button" href="{url("membership", application)}">Next</a>' not in body
+    # Until it is given, the wizard keeps the applicant at the tenant step.
+    for step in ("membership", "profile"):
+        assert client_of.get(url(step, application))["Location"] == url("tenant", application), step
+    start_page = client_of.get(reverse("enrollment:start"))
+    assert start_page.context["continue_url"] == url("tenant", application)
+
+
+@pytest.mark.parametrize("country", ["", "XX", "jp "], ids=["empty", "unknown", "not-a-code"])
+def test_a_bad_tenant_country_is_refused_at_its_field_and_nothing_is_saved(
+    client_of, applicant, idp, country
+):
+    application = with_countryless_entra_tenant(client_of, applicant, idp)
+    before = (state(application), AuditEvent.objects.count())
+
+    response = client_of.post(url("tenant_country", application), {"country": country})
+
+    assert response.status_code == 200
+    assert response.context["country_form"].errors == {"country": [COUNTRY_INVALID]}
+    assert field_errors(response, "country") == [COUNTRY_INVALID.replace("'", "&#x27;")]
+    assert (state(application), AuditEvent.objects.count()) == before
+
+
+def test_the_given_country_is_recorded_as_declared_then_the_profile_step_accepts_that_country(
+    client_of, applicant, idp
+):
+    application = with_countryless_entra_tenant(client_of, applicant, idp)
+
+    response = client_of.post(url("tenant_country", application), {"country": "JP"})
+
+    assert response.status_code == 302
+    assert response["Location"] == url("membership", application)
+    application.refresh_from_db()
+    assert (application.tenant_country, application.country.code, application.tenant_country_declared) == (
+        "JP",
+        "JP",
+        True,
+    )
+    assert (application.tenant_name, application.tenant_domains) == (
+        "Fabrikam Japan KK",
+        ["fabrikam.co.jp", "fabrikamjp.onmicrosoft.com"],
+    )
+    event = AuditEvent.objects.filter(target_id=str(application.public_id)).latest("id")
+    assert (event.action, event.actor, event.before, event.after) == (
+        "enrollment_application.tenant_country_set",
+        applicant,
+        {"country": ""},
+        {"country": "JP", "declared": True},
+    )
+    membership_page = page(client_of.get(response["Location"]))
+    assert "Your tenant&#x27;s country is recorded: Japan." in membership_page
+    tenant_page = page(client_of.get(url("tenant", application)))
+    assert (
+        '<dt>Country</dt><dd>Japan <span class="field__help">(given by you: the directory did not say it)'
+        "</span></dd>"
+    ) in tenant_page
+    assert f'<a class="button" href="{url("membership", application)}">Next</a>' in tenant_page
+    assert 'name="country"' not in tenant_page
+
+    # The profile step now matches a Japanese profile.
+    profile = PartnerProfileFactory(partner_id="4100005", legal_name="Fabrikam Japan KK", country="JP")
+    sign_in_to_membership(client_of, application, profile.account)
+    chosen = client_of.post(url("profile", application), {"partner_id": "4100005"})
+
+    assert chosen.status_code == 302
+    assert chosen["Location"] == url("details", application)
+    application.refresh_from_db()
+    assert (application.partner_id, application.legal_name) == ("4100005", "Fabrikam Japan KK")
+
+
+def test_a_second_tenant_country_is_refused_and_nothing_changes(client_of, applicant, idp):
+    application = with_countryless_entra_tenant(client_of, applicant, idp)
+    client_of.post(url("tenant_country", application), {"country": "JP"})
+    before = (state(application), AuditEvent.objects.count())
+
+    response = client_of.post(url("tenant_country", application), {"country": "US"})
+
+    assert response.status_code == 302
+    assert response["Location"] == url("tenant", application)
+    assert (state(application), AuditEvent.objects.count()) == before
+    body = unescape(page(client_of.get(url("tenant", application))))
+    assert '<p class="message message--error">Your tenant\'s country is already recorded: Japan.</p>' in body
+
+
+def test_signing_in_to_the_entra_tenant_again_forgets_the_declared_country(client_of, applicant, idp):
+    application = with_countryless_entra_tenant(client_of, applicant, idp)
+    client_of.post(url("tenant_country", application), {"country": "JP"})
+
+    entra_round_trip(client_of, application, idp, fabrikam_admin())
+
+    application.refresh_from_db()
+    assert (application.tenant_country, application.tenant_country_declared) == ("", False)
+    assert f'action="{url("tenant_country", application)}"' in page(client_of.get(url("tenant", application)))
+
+
+@pytest.mark.parametrize("country", ["JP", ""], ids=["with-country", "without-country"])
+def test_a_builtin_tenant_never_gets_the_country_step(client_of, applicant, country):
+    tenant, admin = builtin_tenant("contoso", "JP")
+    verified = builtin_verified_tenant(tenant, admin)
+    if not country:  # even a built-in tenant whose country is missing: its directory is the portal's
+        verified = dataclasses.replace(verified, country="")
+    application = application_tenant_set(
+        application=application_draft_start(applicant=applicant), applicant=applicant, verified=verified
+    )
+    before = (state(application), AuditEvent.objects.count())
+
+    body = page(client_of.get(url("tenant", application)))
+    response = client_of.post(url("tenant_country", application), {"country": "US"})
+
+    assert f'action="{url("tenant_country", application)}"' not in body
+    assert 'name="country"' not in body
+    assert response.status_code == 302
+    assert response["Location"] == url("tenant", application)
+    assert (state(application), AuditEvent.objects.count()) == before
+    assert (
+        "The country of a tenant of the portal&#x27;s directory comes from the directory: it cannot be "
+        "given here."
+    ) in page(client_of.get(url("tenant", application)))
+
+
+def test_the_country_step_before_any_tenant_is_refused(client_of, applicant):
+    application = application_draft_start(applicant=applicant)
+    before = (state(application), AuditEvent.objects.count())
+
+    response = client_of.post(url("tenant_country", application), {"country": "JP"})
+
+    assert response["Location"] == url("tenant", application)
+    assert (state(application), AuditEvent.objects.count()) == before
+    assert "Verify your directory tenant first." in page(client_of.get(url("tenant", application)))
 
 
 # --- 3. Partner membership ----------------------------------------------------------------------------------
@@ -966,6 +1180,7 @@ POSTS = {
         "admin_password_confirmation": NEW_PASSWORD,
     },
     "tenant_entra": {},
+    "tenant_country": {"country": "JP"},
     "membership": {"username": "contoso.jp", "password": MEMBERSHIP_PASSWORD},
     "membership_cancel": {},
     "profile": {"partner_id": "4100001"},
@@ -996,12 +1211,12 @@ def test_another_users_application_is_not_found_on_every_wizard_route(client_of,
     assert DirectoryTenant.objects.filter(name="Mine").count() == 0
 
 
-@pytest.mark.parametrize("step", [*WIZARD_STEPS, "tenant_entra", "membership_cancel"])
+@pytest.mark.parametrize("step", [*WIZARD_STEPS, *POST_ONLY_STEPS])
 def test_a_submitted_application_leaves_the_wizard_for_its_status_page(client_of, applicant, step):
     application = application_submit(application=complete(applicant), applicant=applicant)
     before = state(application)
 
-    method = "post" if step in ("tenant_entra", "membership_cancel") else "get"
+    method = "post" if step in POST_ONLY_STEPS else "get"
     response = getattr(client_of, method)(url(step, application))
     posted = client_of.post(url(step, application), POSTS.get(step, {}))
 

@@ -1,20 +1,24 @@
 """The platform's link invitations (portal.invitations), through their first user, membership
 invitations: issue, supersede, rate limit, consume once, close, expire, the pluggable recipient check
-and the landing flow."""
+and the landing flow with its hooks."""
 
 import hashlib
+import re
 from datetime import timedelta
 
 import pytest
-from django.urls import reverse
+from django.http import HttpResponse
+from django.urls import include, path, reverse
 from django.utils import timezone
 
+import portal.urls
 from accounts.models import MembershipInvitation
 from accounts.roles import Role
 from portal.audit.models import AuditEvent
 from portal.errors import DomainError, InvalidTransition
 from portal.invitations import services as links
 from portal.invitations.binding import InvitationUnusable, RecipientBinding
+from portal.invitations.views import InvitationFlow
 from tests.factories.accounts import MembershipFactory, MembershipInvitationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -187,3 +191,113 @@ def test_the_landing_moves_the_token_out_of_the_url_and_the_session_never_holds_
     assert invitation.email in page.content.decode()
     invitation.refresh_from_db()
     assert (invitation.status, AuditEvent.objects.count()) == ("pending", before)
+
+
+# --- The flow's hooks, through a flow whose link anyone holding it may act on ------------------------------
+
+
+class LinkHolderFlow(InvitationFlow):
+    """Membership invitations as a link that whoever holds it may act on (like a contact's confirmation):
+    its own words and its own rule in ``check``, and an accept that answers with a form with errors until
+    the box is ticked."""
+
+    model = MembershipInvitation
+    template_name = "accounts/invitation.html"
+    namespace = "hooks"
+    login_required_to_act = False
+
+    def check(self, invitation, user, *, to_accept=True):
+        if invitation.is_expired:
+            raise InvitationUnusable("This test link has expired.", code="invitation_expired")
+        if not invitation.is_pending:
+            raise InvitationUnusable("This test link was already used.", code="invitation_closed")
+        if invitation.email.startswith("closed"):
+            raise InvitationUnusable("This test link is no longer needed.", code="invitation_closed")
+
+    def accept(self, request, invitation):
+        self.check(invitation, request.user)
+        if request.POST.get("ticked") != "yes":
+            return HttpResponse("Tick the box.", status=400)
+        links.link_invitation_consume(invitation, user=request.user)
+        return HttpResponse("Accepted.")
+
+    def decline(self, request, invitation):
+        links.link_invitation_decline(invitation, user=request.user)
+        return HttpResponse("Declined.")
+
+
+link_holder_flow = LinkHolderFlow()
+urlpatterns = [path("hooks/", include((link_holder_flow.urls(), "hooks"))), *portal.urls.urlpatterns]
+HOOKS = pytest.mark.urls(__name__)
+SESSION_KEY = link_holder_flow.session_key
+
+
+def land(client, raw):
+    assert client.get(f"/hooks/invitations/membership/{raw}/").status_code == 302
+    return client.get(reverse("hooks:invitation"))
+
+
+def text(response) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", response.content.decode()).split())
+
+
+@HOOKS
+def test_a_link_anyone_may_act_on_is_checked_by_the_flow_for_an_anonymous_visitor_too(client, admin):
+    invitation, raw = issue(admin)
+    MembershipInvitation.objects.filter(pk=invitation.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+    page = land(client, raw)
+    assert page.status_code == 410
+    assert "This test link has expired." in text(page)  # the flow's words, not the shared page's
+    assert "_auth_user_id" not in client.session
+    # A rule of the flow's own (the link is pending and unexpired) refuses the anonymous visitor too.
+    _closed, closed_raw = issue(admin, email="closed@example.com")
+    page = land(client, closed_raw)
+    assert page.status_code == 410
+    assert "This test link is no longer needed." in text(page)
+    assert MembershipInvitation.objects.filter(status="pending").count() == 2
+    # A link that needs a sign-in still shows an anonymous visitor the open invitation, unchecked.
+    _open, open_raw = issue(admin, email="bob@example.com")
+    assert client.get(f"/invitations/membership/{open_raw}/").status_code == 302
+    assert client.get(reverse("accounts:invitation")).status_code == 200
+
+
+@HOOKS
+def test_an_action_answering_with_a_form_with_errors_keeps_the_link_for_another_try(client, admin):
+    invitation, raw = issue(admin)
+    assert land(client, raw).status_code == 200
+    before = AuditEvent.objects.count()
+
+    refused = client.post(reverse("hooks:invitation_accept"))
+
+    assert (refused.status_code, refused.content) == (400, b"Tick the box.")
+    assert client.session[SESSION_KEY] == str(invitation.public_id)
+    invitation.refresh_from_db()
+    assert (invitation.status, AuditEvent.objects.count()) == ("pending", before)
+
+    accepted = client.post(reverse("hooks:invitation_accept"), {"ticked": "yes"})
+
+    assert (accepted.status_code, accepted.content) == (200, b"Accepted.")
+    assert SESSION_KEY not in client.session  # acted: forgotten
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.decided_by) == ("accepted", None)  # nobody was signed in
+    assert AuditEvent.objects.filter(action="membership_invitation.accepted").count() == 1
+
+
+@HOOKS
+def test_a_refused_action_keeps_the_link_and_shows_the_page_with_the_reason(client, admin):
+    invitation, raw = issue(admin)
+    land(client, raw)
+    MembershipInvitation.objects.filter(pk=invitation.pk).update(
+        expires_at=timezone.now() - timedelta(seconds=1)
+    )
+
+    response = client.post(reverse("hooks:invitation_accept"), {"ticked": "yes"}, follow=True)
+
+    assert response.redirect_chain == [(reverse("hooks:invitation"), 302)]
+    assert response.status_code == 410
+    assert "This test link has expired." in text(response)
+    assert client.session[SESSION_KEY] == str(invitation.public_id)
+    invitation.refresh_from_db()
+    assert invitation.status == "pending"
