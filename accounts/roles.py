@@ -30,6 +30,8 @@ class Permission:
     CUSTOMERS_MANAGE = "customers.manage"
     PARTNERS_VIEW = "partners.view"
     PARTNERS_MANAGE = "partners.manage"
+    #: accept a provider's partnership invitation for the reseller (the seed: Global admin or Admin agent)
+    PARTNERS_AUTHORIZE = "partners.authorize"
     BILLING_VIEW = "billing.view"
     BILLING_MANAGE = "billing.manage"
 
@@ -50,6 +52,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
             P.CUSTOMERS_INVITE,
             P.CUSTOMERS_MANAGE,
             P.PARTNERS_VIEW,
+            P.PARTNERS_AUTHORIZE,
             P.ACTIVITY_VIEW,
         }
     ),

@@ -103,8 +103,35 @@ ACCESS_POLICY: dict[str, str | OrganizationPage] = {
     "accounts:activity": "activity.view",
     "accounts:activity_export": "activity.export",
     # providers and customers
+    # providers: a reseller finds providers, asks them, and sees its Indirect providers page
     "providers:providers": organization_page("partners.view", kinds={RESELLER}),
+    "providers:directory": organization_page("partners.view", kinds={RESELLER}),
+    "providers:listing": organization_page("partners.view", kinds={RESELLER}),
+    "providers:request_create": organization_page("partners.manage", kinds={RESELLER}),
+    "providers:request_withdraw": organization_page("partners.manage", kinds={RESELLER}),
+    # providers: both sides of a partnership
+    "providers:partnership": organization_page("partners.view", kinds=PARTNERS),
+    "providers:partnership_end": organization_page("partners.manage", kinds=PARTNERS),
+    # providers: a provider's Indirect resellers page, invitations, requests, listing and bulk runs
     "providers:resellers": organization_page("partners.view", kinds={PROVIDER}),
+    "providers:resellers_export": organization_page("partners.view", kinds={PROVIDER}),
+    "providers:invitations": organization_page("partners.view", kinds={PROVIDER}),
+    "providers:invite": organization_page("partners.manage", kinds={PROVIDER}),
+    "providers:invitation_send": organization_page("partners.manage", kinds={PROVIDER}),
+    "providers:invitation_resend": organization_page("partners.manage", kinds={PROVIDER}),
+    "providers:invitation_revoke": organization_page("partners.manage", kinds={PROVIDER}),
+    "providers:requests": organization_page("partners.view", kinds={PROVIDER}),
+    "providers:request_decline": organization_page("partners.manage", kinds={PROVIDER}),
+    "providers:listing_edit": organization_page("partners.manage", kinds={PROVIDER}),
+    "providers:listing_visibility": organization_page("partners.manage", kinds={PROVIDER}),
+    "providers:bulk": organization_page("partners.manage", kinds={PROVIDER}),
+    "providers:bulk_run": organization_page("partners.manage", kinds={PROVIDER}),
+    "providers:bulk_report": organization_page("partners.manage", kinds={PROVIDER}),
+    # providers: the reseller's side of a partnership invitation link (authorise or decline)
+    "providers:partnership_invitation_landing": PUBLIC,
+    "providers:partnership_invitation": PUBLIC,
+    "providers:partnership_invitation_accept": AUTHENTICATED,
+    "providers:partnership_invitation_decline": AUTHENTICATED,
     "customers:list": organization_page("customers.view", kinds=PARTNERS),
     "accounts:admin_agent_join": organization_page("users.assign_global_admin", kinds=PARTNERS),
     # enrollment: the applicant's wizard and tracker; the primary contact's confirmation link
@@ -113,6 +140,7 @@ ACCESS_POLICY: dict[str, str | OrganizationPage] = {
     "enrollment:tenant": APPLICANT,
     "enrollment:tenant_create": APPLICANT,
     "enrollment:tenant_entra": APPLICANT,
+    "enrollment:tenant_country": APPLICANT,
     "enrollment:membership": APPLICANT,
     "enrollment:profile": APPLICANT,
     "enrollment:membership_cancel": APPLICANT,

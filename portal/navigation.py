@@ -36,6 +36,8 @@ class OrganizationPageEntry:
     nav_order: int = 0
     #: the item is active on its own URL only (the dashboard), not on every URL below it
     nav_exact: bool = False
+    #: other paths, below the organization's own (``"partnerships/"``), whose pages belong to this item
+    nav_also: tuple[str, ...] = ()
     cards: tuple[DashboardCard, ...] = ()
 
 
@@ -80,12 +82,16 @@ class NavItem:
     active: bool
 
 
+def _active(entry: OrganizationPageEntry, url: str, path: str) -> bool:
+    if path == url or (not entry.nav_exact and path.startswith(url)):
+        return True
+    root = "/".join(url.split("/")[:3]) + "/"  # /o/<organization public id>/
+    return any(path.startswith(root + also) for also in entry.nav_also)
+
+
 def navigation_items(membership, path: str) -> list[NavItem]:
     items = [
-        (
-            entry.nav_order,
-            NavItem(str(entry.nav_label), url, path == url or (not entry.nav_exact and path.startswith(url))),
-        )
+        (entry.nav_order, NavItem(str(entry.nav_label), url, _active(entry, url, path)))
         for entry, url in pages_open_to(membership)
         if entry.nav_label is not None
     ]

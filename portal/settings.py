@@ -212,6 +212,11 @@ ENROLLMENT_INFORMATION_DAYS = env.int("ENROLLMENT_INFORMATION_DAYS", default=30)
 ENROLLMENT_CHECKS_STALE_SECONDS = env.int("ENROLLMENT_CHECKS_STALE_SECONDS", default=120)
 # Documents an applicant uploads when a reviewer asks: PDF, PNG or JPEG, at most this size.
 ENROLLMENT_DOCUMENT_MAX_BYTES = env.int("ENROLLMENT_DOCUMENT_MAX_BYTES", default=5 * 1024 * 1024)
+# Partnership invitations (providers): how long a link lives and how many days before its end the one
+# reminder goes out; a bulk CSV file has at most this many rows.
+PARTNERSHIP_INVITATION_DAYS = env.int("PARTNERSHIP_INVITATION_DAYS", default=30)
+PARTNERSHIP_REMINDER_DAYS = env.int("PARTNERSHIP_REMINDER_DAYS", default=3)
+PARTNERSHIP_BULK_MAX_ROWS = env.int("PARTNERSHIP_BULK_MAX_ROWS", default=10_000)
 
 # --- Internationalisation --------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -322,6 +327,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "enrollment-deadlines": {
         "task": "enrollment.tasks.application_deadlines",
+        "schedule": crontab(minute="*/10"),
+    },
+    "partnership-invitations-deadlines": {
+        "task": "providers.tasks.partnership_invitation_deadlines",
         "schedule": crontab(minute="*/10"),
     },
     "outbox-purge": {

@@ -7,7 +7,11 @@ class ProvidersConfig(AppConfig):
     verbose_name = _("Providers")
 
     def ready(self):
+        from portal.audit.catalogue import register
         from portal.navigation import DashboardCard, OrganizationPageEntry, page_register
+        from providers.audit_actions import PROVIDER_ACTION_LABELS
+
+        register(PROVIDER_ACTION_LABELS)
 
         page_register(
             OrganizationPageEntry(
@@ -15,6 +19,7 @@ class ProvidersConfig(AppConfig):
                 "providers:resellers",
                 nav_label=_("Indirect resellers"),
                 nav_order=20,
+                nav_also=("partnerships/", "listing/"),
                 cards=(DashboardCard("providers/_resellers_card.html", order=30),),
             ),
             OrganizationPageEntry(
@@ -22,6 +27,7 @@ class ProvidersConfig(AppConfig):
                 "providers:providers",
                 nav_label=_("Indirect providers"),
                 nav_order=30,
+                nav_also=("partnerships/",),
                 cards=(DashboardCard("providers/_providers_card.html", order=40),),
             ),
         )

@@ -79,6 +79,9 @@ class PartnerBuilder:
 _OBJECTS: dict[str, TenantBuilder] = {}
 _URL_PARAMETERS: dict[str, TenantBuilder] = {}
 _TABLES: dict[type[models.Model], SnapshotTable] = {}
+_PUBLISHED: dict = {}
+_PUBLISHED_PARAMETERS: set[str] = set()
+_LINKS: list = []
 _PARTNERS: dict[str, PartnerBuilder] = {}
 _discovered = False
 
@@ -99,13 +102,19 @@ def tenant_object(name: str):
     return register
 
 
-def url_parameter(name: str):
-    """Decorator: ``builder(tenant)`` is the value of the URL parameter ``name`` for the tenant's objects."""
+def url_parameter(name: str, *, published_why: str = ""):
+    """Decorator: ``builder(tenant)`` is the value of the URL parameter ``name`` for the tenant's objects.
+
+    ``published_why``: the parameter names an object published to every organization the route is for
+    (a directory listing), not one the tenant owns; the matrix then expects another organization to be
+    served for it in its own URL (and to find no canary), instead of a 404."""
     if name == ORGANIZATION_PARAMETER:
         raise ValueError(f"{ORGANIZATION_PARAMETER} is filled by the matrix itself")
 
     def register(builder: TenantBuilder) -> TenantBuilder:
         _register(_URL_PARAMETERS, name, builder, "the URL parameter")
+        if published_why:
+            _PUBLISHED_PARAMETERS.add(name)
         return builder
 
     return register
@@ -131,6 +140,31 @@ def partner_builder(relationship: str, *, tenant_kinds: Iterable[str]):
     return register
 
 
+def published_table(model: type[models.Model], condition: models.Q, *, why: str) -> None:
+    """Rows of ``model`` matching ``condition`` are published by design to every tenant that may open the
+    page reading them (the provider directory's listings); ``why`` says so in the registering module.
+    The scope check accepts a read of such a table, or of its children, only when every row it returns
+    or names is published (or the tenant's own)."""
+    if not why:
+        raise ValueError("Say why the rows are published")
+    _register(_PUBLISHED, model, condition, "the published table")
+
+
+def published_tables() -> dict[type[models.Model], models.Q]:
+    discover()
+    return dict(_PUBLISHED)
+
+
+def organization_columns(model: type[models.Model]) -> list[str]:
+    """Every column of ``model`` that names an organization: a two-sided row (a partnership: provider and
+    reseller) belongs to each organization it names."""
+    return [
+        model_field.column
+        for model_field in model._meta.concrete_fields
+        if model_field.is_relation and model_field.related_model is Organization
+    ]
+
+
 def discover() -> None:
     """Import ``tests.<app>.isolation`` for every folder of tests/ that has one (once)."""
     global _discovered
@@ -144,6 +178,26 @@ def discover() -> None:
 def partner_builders() -> dict[str, PartnerBuilder]:
     discover()
     return dict(_PARTNERS)
+
+
+def organization_link(finder: Callable[[Organization], Iterable[int]]):
+    """Decorator: ``finder(organization)`` yields the ids of organizations linked to it by data (an
+    active partnership; a partnership request it sent or received). A service may read a linked
+    organization's rows to do the link's work (email the managers of the other side); the scope check
+    of tests/platform/test_isolation_meta.py accepts those reads, and the page scan still refuses them
+    in views."""
+    _LINKS.append(finder)
+    return finder
+
+
+def linked_organizations(organization: Organization) -> set[int]:
+    discover()
+    return {pk for finder in _LINKS for pk in finder(organization)}
+
+
+def published_parameters() -> frozenset[str]:
+    discover()
+    return frozenset(_PUBLISHED_PARAMETERS)
 
 
 def url_parameters() -> frozenset[str]:

@@ -84,6 +84,43 @@ def membership_invitation_create(
 
 
 @transaction.atomic
+def membership_invitation_first_admin(
+    *, organization: Organization, email: str, language: str, by: User
+) -> tuple[MembershipInvitation, str]:
+    """Program staff invite the first Global admin of an organization they created (a provider). The
+    staff member vouches for it while they remain active staff (see ``_inviter_may_still_grant``)."""
+    if not (by.is_active and by.is_staff):
+        raise DomainError(_("Only program staff can do this."), code="not_staff")
+    organization = organization_lock(organization)
+    invitation, raw_token = links.link_invitation_issue(
+        MembershipInvitation,
+        scope={"organization": organization},
+        email=canonical_email(email),
+        invited_by=by,
+        rate_limit_key=None,
+        lifetime=INVITATION_LIFETIME,
+        audit_after={"roles": [Role.GLOBAL_ADMIN], "by_program_staff": True},
+        roles=[Role.GLOBAL_ADMIN],
+    )
+    email_enqueue(
+        to=invitation.email,
+        template="membership_invitation",
+        context={
+            "organization_name": organization.legal_name,
+            "inviter_name": by.get_full_name(),
+            "roles": invitation.get_roles_display,
+            "link": invitation_link(raw_token),
+            "expires_at": invitation.expires_at,
+        },
+        language=email_language(invitation.email, fallback=language),
+        secrets=("link",),
+        organization_id=organization.pk,
+        dedupe_key=f"membership_invitation:{invitation.pk}:sent",
+    )
+    return invitation, raw_token
+
+
+@transaction.atomic
 def membership_invitation_revoke(*, invitation: MembershipInvitation, by: Membership) -> None:
     by = acting_member_refresh(by, organization_lock(invitation.organization))
     links.link_invitation_revoke(invitation, by=by.user)
@@ -99,6 +136,14 @@ def _inviter_may_still_grant(invitation: MembershipInvitation) -> bool:
     to grant these roles (or left) no longer vouches for the invitation."""
     if invitation.invited_by_id is None:
         return False
+    staff = User.objects.filter(pk=invitation.invited_by_id, is_active=True, is_staff=True).exists()
+    if (
+        staff
+        and not Membership.objects.filter(
+            organization_id=invitation.organization_id, user_id=invitation.invited_by_id
+        ).exists()
+    ):
+        return True  # program staff inviting an organization's first administrator
     inviter = (
         Membership.objects.prefetch_related("roles")
         .filter(

@@ -34,6 +34,7 @@ from portal.audit.models import AuditEvent
 from portal.errors import DomainError
 from portal.invitations.services import link_invitation_issue
 from portal.mail.models import OutboxEmail
+from providers.models import BulkInvitationRow
 from tests.enrollment.builders import BUILDER_DIRECTORY_PASSWORD, application_in_review, submitted_application
 from tests.factories.accounts import (
     DIRECTORY_PASSWORD,
@@ -49,6 +50,12 @@ from tests.factories.accounts import (
 )
 from tests.factories.enrollment import MEMBERSHIP_PASSWORD, PartnerProfileFactory
 from tests.factories.mail import OutboxEmailFactory
+from tests.factories.providers import (
+    BulkInvitationRunFactory,
+    PartnershipFactory,
+    PartnershipRequestFactory,
+    partnership_invitation_issued,
+)
 from tests.support.races import TRIALS, race
 
 pytestmark = pytest.mark.django_db
@@ -525,7 +532,14 @@ ADDED_AND_REMOVED_THROUGH_A_SERVICE = {BlockedEmailDomain, ScreeningEntry}
 # in tests/platform/test_outbox.py).
 ACTIONS = {
     Organization: {"suspend", "reactivate"},
-    User: {"deactivate_account", "reactivate_account", "grant_program_staff", "revoke_program_staff"},
+    User: {
+        "deactivate_account",
+        "reactivate_account",
+        "grant_program_staff",
+        "revoke_program_staff",
+        "add_to_enrollment_reviewers",  # tests/enrollment/test_reviewer_group.py
+        "remove_from_enrollment_reviewers",
+    },
     OutboxEmail: {"send_again"},
     BlockedEmailDomain: {"delete_selected"},
     ScreeningEntry: {"delete_selected"},
@@ -591,8 +605,17 @@ def every_kind_of_row(reviewer):
         rate_limit_key=None,
         lifetime=timedelta(days=1),
     )
+    # Providers: a listing, a partnership, a request, an invitation (its token is a secret) and a bulk run.
+    partnership = PartnershipFactory()
+    PartnershipRequestFactory(provider=partnership.provider)
+    _partnership_invitation, partnership_token = partnership_invitation_issued(
+        partnership.provider, "owner@reseller.example"
+    )
+    run = BulkInvitationRunFactory(organization=partnership.provider)
+    BulkInvitationRow.objects.create(run=run, line=2, email="someone@reseller.example")
     assert Authenticator.objects.get(user=reviewer, type="totp").data["secret"] == TOTP_SECRET
     return [
+        partnership_token,
         TOTP_SECRET,
         seed,
         *recovery_codes,

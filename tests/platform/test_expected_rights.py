@@ -10,17 +10,26 @@ import re
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Membership, MembershipInvitation, MembershipRole, Organization
 from accounts.roles import ROLE_PERMISSIONS, Role
 from portal.access_policy import SPECIAL, iter_routes, policy_for
 from portal.audit.models import AuditEvent
 from portal.mail.models import OutboxEmail
+from providers.models import ProviderListing
 from tests.factories.accounts import (
     MembershipFactory,
     MembershipInvitationFactory,
     OrganizationFactory,
     UserFactory,
+)
+from tests.factories.providers import (
+    BulkInvitationRunFactory,
+    PartnershipFactory,
+    PartnershipInvitationFactory,
+    PartnershipRequestFactory,
+    ProviderFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -49,6 +58,8 @@ EXPECTED_ROLE_PERMISSIONS = {
         "customers.manage",
         "partners.view",
         "partners.manage",
+        # the seed: a Global admin or an Admin agent authorises an indirect provider
+        "partners.authorize",
         "billing.view",
         "billing.manage",
     },
@@ -60,6 +71,7 @@ EXPECTED_ROLE_PERMISSIONS = {
         "customers.invite",
         "customers.manage",
         "partners.view",
+        "partners.authorize",
         "activity.view",
     },
     SALES: {"organization.view", "customers.view", "customers.invite", "partners.view"},
@@ -96,8 +108,29 @@ EXPECTED_ROUTE_ROLES = {
     "accounts:activity": (RESELLER, {GA, UMA, BILLING, AGENT, ACCOUNT}),
     "accounts:activity_export": (RESELLER, {GA, ACCOUNT}),
     "customers:list": (RESELLER, {GA, AGENT, SALES, HELPDESK, ACCOUNT}),
+    # Issue 9: whoever may see partners sees these pages; ending, inviting, asking, answering, the listing
+    # and bulk files belong to those who manage partners (Global admin, Account admin).
     "providers:providers": (RESELLER, {GA, AGENT, SALES, ACCOUNT}),
+    "providers:directory": (RESELLER, {GA, AGENT, SALES, ACCOUNT}),
+    "providers:listing": (RESELLER, {GA, AGENT, SALES, ACCOUNT}),
+    "providers:request_create": (RESELLER, {GA, ACCOUNT}),
+    "providers:request_withdraw": (RESELLER, {GA, ACCOUNT}),
+    "providers:partnership": (RESELLER, {GA, AGENT, SALES, ACCOUNT}),
+    "providers:partnership_end": (RESELLER, {GA, ACCOUNT}),
     "providers:resellers": (PROVIDER, {GA, AGENT, SALES, ACCOUNT}),
+    "providers:resellers_export": (PROVIDER, {GA, AGENT, SALES, ACCOUNT}),
+    "providers:invitations": (PROVIDER, {GA, AGENT, SALES, ACCOUNT}),
+    "providers:invite": (PROVIDER, {GA, ACCOUNT}),
+    "providers:invitation_send": (PROVIDER, {GA, ACCOUNT}),
+    "providers:invitation_resend": (PROVIDER, {GA, ACCOUNT}),
+    "providers:invitation_revoke": (PROVIDER, {GA, ACCOUNT}),
+    "providers:requests": (PROVIDER, {GA, AGENT, SALES, ACCOUNT}),
+    "providers:request_decline": (PROVIDER, {GA, ACCOUNT}),
+    "providers:listing_edit": (PROVIDER, {GA, ACCOUNT}),
+    "providers:listing_visibility": (PROVIDER, {GA, ACCOUNT}),
+    "providers:bulk": (PROVIDER, {GA, ACCOUNT}),
+    "providers:bulk_run": (PROVIDER, {GA, ACCOUNT}),
+    "providers:bulk_report": (PROVIDER, {GA, ACCOUNT}),
 }
 
 
@@ -131,6 +164,25 @@ def snapshot(organization) -> tuple:
     )
 
 
+def provider_route_kwargs(names: set[str], organization) -> dict:
+    """The objects the providers' routes name, of the organization's side: its partnership, its request
+    (sent or received), the invitation and the bulk run it sent, a listing of the directory; and a
+    provider's own listing (its listing pages edit it)."""
+    side = "provider" if organization.kind == PROVIDER else "reseller"
+    if organization.kind == PROVIDER:  # a provider has its listing from the start (provider_create)
+        ProviderListing.objects.create(
+            organization=organization, name=organization.legal_name, authorized_at=timezone.now()
+        )
+    builders = {
+        "listing_id": lambda: ProviderFactory(countries=[str(organization.country)]).provider_listing,
+        "partnership_id": lambda: PartnershipFactory(**{side: organization}),
+        "request_id": lambda: PartnershipRequestFactory(**{side: organization}),
+        "partnership_invitation_id": lambda: PartnershipInvitationFactory(organization=organization),
+        "run_id": lambda: BulkInvitationRunFactory(organization=organization),
+    }
+    return {name: build().public_id for name, build in builders.items() if name in names}
+
+
 def handles_get(callback) -> bool:
     view_class = getattr(callback, "view_class", None)
     return view_class is None or hasattr(view_class, "get")
@@ -161,6 +213,7 @@ def test_each_role_opens_exactly_the_expected_pages(client, name, route, callbac
         kwargs["membership_id"] = other.public_id
     if "invitation_id" in names:
         kwargs["invitation_id"] = invitation.public_id
+    kwargs.update(provider_route_kwargs(names, organization))
     url = reverse(name, kwargs=kwargs)
     method = "get" if handles_get(callback) else "post"
     client.force_login(member.user)

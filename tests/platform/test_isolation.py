@@ -42,6 +42,7 @@ from tests.isolation import (
     opens_to_partner,
     partner_builders,
     partner_of,
+    published_parameters,
     route_kwargs,
     route_parameter_names,
     snapshot,
@@ -56,6 +57,7 @@ LOGIN = "/accounts/login/"
 PUBLIC_KWARGS = {
     "accounts:invitation_landing": {"token": "not-a-real-token"},
     "enrollment:confirmation_landing": {"token": "not-a-real-token"},
+    "providers:partnership_invitation_landing": {"token": "not-a-real-token"},
     "account_reset_password_from_key": {"uidb36": "1", "key": "set-password"},
     "account_confirm_email": {"key": "not-a-key"},
 }
@@ -122,8 +124,16 @@ def test_organization_routes(client, name, route, callback, method):
     assert tenant_a.canary not in body(response)
     assert snapshot() == before
 
-    # B's own organization in the URL, but an object of A: 404.
-    if set(route_parameter_names(route)) - {ORGANIZATION_PARAMETER}:
+    # B's own organization in the URL, but an object of A: 404 (an object published to every
+    # organization, such as a directory listing, is B's to open too: served, without A's canary).
+    parameters = set(route_parameter_names(route)) - {ORGANIZATION_PARAMETER}
+    if parameters and parameters <= published_parameters():
+        url_mixed = reverse(name, kwargs=route_kwargs(name, route, tenant_b, objects_of=tenant_a))
+        response = request(client, method, url_mixed)
+        assert response.status_code in ((200, 302, 400) if handles(callback, method) else (405,))
+        assert tenant_a.canary not in body(response)
+        before = snapshot()
+    elif parameters:
         url_mixed = reverse(name, kwargs=route_kwargs(name, route, tenant_b, objects_of=tenant_a))
         response = request(client, method, url_mixed)
         assert response.status_code == (404 if handles(callback, method) else 405)

@@ -28,8 +28,11 @@ from accounts.scoping import OrganizationView
 from portal.access_policy import ACCESS_POLICY, kinds_for
 from tests import isolation
 from tests.isolation import (
+    linked_organizations,
     make_tenant,
+    organization_columns,
     organization_routes,
+    published_tables,
     route_kwargs,
     snapshot_tables,
     tenant_kind,
@@ -157,19 +160,52 @@ class ScopeCheck:
         self.owned = {
             model._meta.db_table: (model, lookup) for model, lookup in tenant_owned_models().items()
         }
+        self.published = {
+            model._meta.db_table: (model, condition) for model, condition in published_tables().items()
+        }
         self.checked = 0
         self.tenant_rows: dict[str, set] = {}
+        self.linked: set[int] = set()
 
     def remember_rows(self) -> None:
         """Note the primary keys of the tenant's rows: called before and after the request, so that rows
         the request deletes or creates count as the tenant's."""
+        self.linked = linked_organizations(self.organization)
+        scope = {self.organization.pk, *self.linked}
         for table, (model, lookup) in self.owned.items():
-            rows = model._default_manager.filter(**{lookup: self.organization.pk})
+            rows = model._default_manager.filter(**{f"{lookup}__in": scope})
             self.tenant_rows.setdefault(table, set()).update(rows.values_list("pk", flat=True))
+            for column in organization_columns(model):  # each side of a two-sided row
+                rows = model._default_manager.filter(**{column: self.organization.pk})
+                self.tenant_rows[table].update(rows.values_list("pk", flat=True))
 
     def _tenant_rows(self, model, values) -> bool:
         """Every value is the primary key of a row of the tenant (what an earlier scoped query returns)."""
         return set(values) <= self.tenant_rows[model._meta.db_table]
+
+    def _published_rows(self, model, values) -> bool:
+        """Every value is the primary key of a published row (or of a row of the tenant)."""
+        condition = next((c for table, (m, c) in self.published.items() if m is model), None)
+        if condition is None:
+            return False
+        wanted = set(values) - self.tenant_rows.get(model._meta.db_table, set())
+        found = model._default_manager.filter(condition, pk__in=wanted).count()
+        return found == len(wanted)
+
+    def _returns_published_rows(self, statement: Statement) -> bool:
+        """A SELECT whose first column is the primary key of a published table (its subqueries on other
+        tables only narrow it): run it again and see that every row it returns is published or the
+        tenant's."""
+        match = re.match(r'\s*SELECT "(\w+)"\."(\w+)"', statement.sql)
+        if statement.params is None or match is None or match.group(1) not in self.published:
+            return False
+        model, _condition = self.published[match.group(1)]
+        if match.group(2) != model._meta.pk.column:
+            return False
+        with connection.cursor() as cursor:
+            cursor.execute(statement.sql, statement.params)
+            returned = [row[0] for row in cursor.fetchall()]
+        return self._published_rows(model, returned)
 
     def _scoped(self, statement: Statement, table: str) -> bool:
         model, _lookup = self.owned[table]
@@ -182,8 +218,14 @@ class ScopeCheck:
                 continue
             if (table, column) in KEYED_BY_CONSTRUCTION:
                 return True
-            # The organization's own column.
+            # The organization's own column (or one side of a two-sided row).
             if column == "organization_id" and set(values) == {self.organization.pk}:
+                return True
+            if column in organization_columns(model) and set(values) == {self.organization.pk}:
+                return True
+            # An organization linked to the tenant by data (a partnership, a request): its managers are
+            # emailed by the service that does the link's work.
+            if column == "organization_id" and set(values) <= {self.organization.pk, *self.linked}:
                 return True
             # The ids of rows of the tenant: its own rows by primary key, or the children of its rows.
             if model_field.primary_key and self._tenant_rows(model, values):
@@ -193,6 +235,15 @@ class ScopeCheck:
                 parent is not None
                 and parent._meta.db_table in self.owned
                 and self._tenant_rows(parent, values)
+            ):
+                return True
+            # Published rows (the directory's listings), by primary key or as their children.
+            if model_field.primary_key and self._published_rows(model, values):
+                return True
+            if (
+                parent is not None
+                and parent._meta.db_table in self.published
+                and self._published_rows(parent, values)
             ):
                 return True
             # The signed-in user's own rows (the organization switcher lists the user's memberships).
@@ -212,11 +263,16 @@ class ScopeCheck:
         for statement in statements:
             if not statement.sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "WITH")):
                 continue
+            published = None  # worked out once per statement, only when needed
             for table in dict.fromkeys(STATEMENT_TABLES.findall(statement.sql)):
                 if table not in self.owned:
                     continue
                 self.checked += 1
-                if not self._scoped(statement, table):
+                if self._scoped(statement, table):
+                    continue
+                if published is None:
+                    published = self._returns_published_rows(statement)
+                if not published:
                     found.append(f"{table}: {statement.sql} {statement.params}")
         return found
 
@@ -411,3 +467,24 @@ def test_a_view_module_reading_a_tenant_model_without_its_scope_is_caught():
         "leaky.py:8 Membership.objects",
         "leaky.py:9 MembershipInvitation.objects",
     ]
+
+
+@pytest.mark.django_db
+def test_a_directory_that_shows_an_unpublished_listing_is_caught(client, monkeypatch):
+    # Given the directory made to list every provider, a hidden listing among them,
+    from providers import selectors as provider_selectors
+    from providers.models import ProviderListing
+    from tests.factories.providers import ProviderFactory
+
+    ProviderFactory(countries=["JP"], listing__visible=False)
+    monkeypatch.setattr(
+        provider_selectors,
+        "directory_listings",
+        lambda **filters: ProviderListing.objects.prefetch_related("countries", "languages"),
+    )
+    name = "providers:directory"
+    route = next(route for n, route, _c in organization_routes() if n == name)
+
+    # then the read of the listings is named (the published ones alone would have passed).
+    unscoped, _checked = unscoped_reads(client, name, route)
+    assert [line.split(":")[0] for line in unscoped][:1] == ["providers_providerlisting"]

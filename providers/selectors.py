@@ -1,0 +1,178 @@
+"""Every read the provider pages need, always starting from the organization or the user.
+
+A partnership is visible to its two sides only; a listing to every reseller once it is authorised and
+shown; requests and invitations to the provider that received or sent them (and requests to the reseller
+that sent them).
+"""
+
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+
+from accounts.models import Membership, Organization, User
+from accounts.roles import Permission, permissions_for
+from providers.models import (
+    BulkInvitationRow,
+    BulkInvitationRun,
+    Partnership,
+    PartnershipInvitation,
+    PartnershipRequest,
+    ProviderCountry,
+    ProviderLanguage,
+    ProviderListing,
+)
+
+#: The orderings of the keyset lists (portal.lists): every field one way, the last one unique.
+DIRECTORY_ORDERING = ("name", "id")
+PARTNERSHIP_ORDERING = ("-started_at", "-id")
+INVITATION_ORDERING = ("-created_at", "-id")
+REQUEST_ORDERING = ("-created_at", "-id")
+
+
+def reseller_memberships_authorizing(user: User) -> list[Membership]:
+    """The user's active memberships in active, approved reseller organizations where they may authorise
+    an indirect provider (Global admin or Admin agent)."""
+    if not getattr(user, "is_authenticated", False):
+        return []
+    memberships = (
+        Membership.objects.filter(
+            user=user,
+            status=Membership.Status.ACTIVE,
+            organization__kind=Organization.Kind.RESELLER,
+            organization__status=Organization.Status.ACTIVE,
+        )
+        .select_related("organization")
+        .prefetch_related("roles")
+        .order_by("organization__legal_name", "organization_id")
+    )
+    return [membership for membership in memberships if membership.can(Permission.PARTNERS_AUTHORIZE)]
+
+
+def listing_for(organization: Organization) -> ProviderListing | None:
+    return (
+        ProviderListing.objects.filter(organization=organization)
+        .prefetch_related("countries", "languages")
+        .first()
+    )
+
+
+def directory_listings(
+    *, search: str = "", country: str = "", language: str = "", help_kind: str = ""
+) -> QuerySet:
+    """Authorised, shown listings matching the filters (each an indexed EXISTS, no join fan-out)."""
+    listings = ProviderListing.objects.filter(
+        visible=True, authorized_at__isnull=False, organization__status=Organization.Status.ACTIVE
+    )
+    if search:
+        listings = listings.filter(Q(name__icontains=search) | Q(description__icontains=search))
+    if country:
+        listings = listings.filter(
+            Exists(ProviderCountry.objects.filter(listing=OuterRef("pk"), country=country))
+        )
+    if language:
+        listings = listings.filter(
+            Exists(ProviderLanguage.objects.filter(listing=OuterRef("pk"), language=language))
+        )
+    if help_kind:
+        listings = listings.filter(**{help_kind: True})
+    return listings.prefetch_related(
+        Prefetch("countries", queryset=ProviderCountry.objects.order_by("country")),
+        Prefetch("languages", queryset=ProviderLanguage.objects.order_by("language")),
+    )
+
+
+def directory_listing_get(public_id) -> ProviderListing | None:
+    """One listing a reseller may open: authorised and shown."""
+    return directory_listings().select_related("organization").filter(public_id=public_id).first()
+
+
+def countries_served(listing: ProviderListing) -> set[str]:
+    return {str(row.country) for row in listing.countries.all()}
+
+
+def partnerships_of(organization: Organization, *, status: str = "", search: str = "") -> QuerySet:
+    """The organization's partnerships, from its own side (provider: its resellers; reseller: its
+    providers)."""
+    if organization.kind == Organization.Kind.PROVIDER:
+        partnerships = Partnership.objects.filter(provider=organization).select_related("reseller")
+        other = "reseller"
+    else:
+        partnerships = Partnership.objects.filter(reseller=organization).select_related(
+            "provider", "provider__provider_listing"
+        )
+        other = "provider"
+    if status:
+        partnerships = partnerships.filter(status=status)
+    if search:
+        partnerships = partnerships.filter(
+            Q(**{f"{other}__legal_name__icontains": search}) | Q(**{f"{other}__partner_id": search})
+        )
+    return partnerships
+
+
+def partnership_get(organization: Organization, public_id) -> Partnership | None:
+    """One partnership of which ``organization`` is a side; None for anyone else's."""
+    return (
+        Partnership.objects.filter(Q(provider=organization) | Q(reseller=organization), public_id=public_id)
+        .select_related("provider", "reseller", "provider__provider_listing", "ended_by", "authorized_by")
+        .first()
+    )
+
+
+def partnership_active_between(provider: Organization, reseller: Organization) -> Partnership | None:
+    return Partnership.objects.filter(
+        provider=provider, reseller=reseller, status=Partnership.Status.ACTIVE
+    ).first()
+
+
+def invitations_sent(provider: Organization, *, status: str = "", search: str = "") -> QuerySet:
+    invitations = PartnershipInvitation.objects.filter(organization=provider).select_related("invited_by")
+    if status:
+        invitations = invitations.filter(status=status)
+    if search:
+        invitations = invitations.filter(Q(email__icontains=search) | Q(partner_id=search))
+    return invitations
+
+
+def invitation_get(provider: Organization, public_id) -> PartnershipInvitation | None:
+    return PartnershipInvitation.objects.filter(organization=provider, public_id=public_id).first()
+
+
+def requests_received(provider: Organization, *, status: str = "") -> QuerySet:
+    requests = PartnershipRequest.objects.filter(provider=provider).select_related("reseller", "requested_by")
+    return requests.filter(status=status) if status else requests
+
+
+def requests_sent(reseller: Organization) -> QuerySet:
+    return PartnershipRequest.objects.filter(reseller=reseller).select_related("provider")
+
+
+def request_get(provider: Organization, public_id) -> PartnershipRequest | None:
+    return requests_received(provider).filter(public_id=public_id).first()
+
+
+def request_open_between(reseller: Organization, provider: Organization) -> PartnershipRequest | None:
+    return PartnershipRequest.objects.filter(
+        reseller=reseller, provider=provider, status=PartnershipRequest.Status.OPEN
+    ).first()
+
+
+def bulk_run_get(provider: Organization, public_id) -> BulkInvitationRun | None:
+    return BulkInvitationRun.objects.filter(organization=provider, public_id=public_id).first()
+
+
+def bulk_run_rows(run: BulkInvitationRun) -> QuerySet:
+    return BulkInvitationRow.objects.filter(run=run).order_by("line")
+
+
+def organization_notified(
+    organization: Organization, *, permission: str = Permission.PARTNERS_MANAGE
+) -> list[User]:
+    """The active members who hear about the organization's partnerships: those who may manage them."""
+    members = (
+        Membership.objects.filter(
+            organization=organization, status=Membership.Status.ACTIVE, user__is_active=True
+        )
+        .select_related("user")
+        .prefetch_related("roles")
+        .order_by("id")
+    )
+    return [member.user for member in members if permission in permissions_for(member.role_names)]

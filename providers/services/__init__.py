@@ -1,0 +1,1 @@
+"""Provider partnerships: listings, requests, invitations, partnerships, bulk runs (one module each)."""

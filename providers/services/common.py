@@ -1,0 +1,74 @@
+"""What every provider service shares: the actor's rights read inside the transaction, the people an
+organization's partnership emails go to, and message cleaning."""
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import Membership, Organization
+from accounts.services.memberships import organization_lock
+from portal.errors import DomainError
+from portal.mail.services import email_enqueue
+from portal.validators import no_control_characters
+from providers.selectors import organization_notified
+
+
+def actor_refresh(by: Membership, organization: Organization, permission: str) -> Membership:
+    """Re-read the actor's membership inside the transaction: rights removed a moment ago are gone."""
+    actor = (
+        Membership.objects.select_related("user", "organization")
+        .prefetch_related("roles")
+        .filter(pk=by.pk, organization=organization, status=Membership.Status.ACTIVE)
+        .first()
+    )
+    if actor is None or not actor.can(permission) or organization.status != Organization.Status.ACTIVE:
+        raise DomainError(
+            _("Your access to this organization has changed. Reload the page."), code="actor_not_permitted"
+        )
+    return actor
+
+
+def organization_locked(organization: Organization, *, kind: str) -> Organization:
+    organization = organization_lock(organization)
+    if organization.kind != kind:
+        raise DomainError(_("This organization cannot do that."), code="wrong_kind")
+    return organization
+
+
+def text_clean(
+    value: str, *, field: str, required: bool, max_length: int = 1000, required_message=None
+) -> str:
+    """A short free text (a message, a reason): trimmed, bounded, no control characters but line breaks."""
+    value = (value or "").strip()
+    if required and not value:
+        raise DomainError(required_message or _("This field is required."), code="required", field=field)
+    if len(value) > max_length:
+        raise DomainError(
+            _("Write at most %(count)d characters.") % {"count": max_length}, code="too_long", field=field
+        )
+    for line in value.splitlines():
+        try:
+            no_control_characters(line)
+        except ValidationError as error:
+            raise DomainError(error.messages[0], code="control_characters", field=field) from None
+    return value
+
+
+def organization_email(
+    organization: Organization, *, template: str, context: dict, dedupe_key: str, extra_users=()
+) -> int:
+    """Email every member who manages the organization's partnerships (and ``extra_users``), each once,
+    in their own language; in the current transaction's outbox."""
+    recipients = {}
+    for user in [*extra_users, *organization_notified(organization)]:
+        if user is not None and user.is_active and user.email.lower() not in recipients:
+            recipients[user.email.lower()] = user
+    for address, user in recipients.items():
+        email_enqueue(
+            to=user.email,
+            template=template,
+            context={"organization_name": organization.legal_name, **context},
+            language=user.preferred_language,
+            organization_id=organization.pk,
+            dedupe_key=f"{dedupe_key}:{address}",
+        )
+    return len(recipients)

@@ -1,0 +1,444 @@
+"""A provider's Indirect resellers pages: its partnerships (and their CSV export), the invitations it sent
+(invite, the editable email draft, resend, revoke) and the requests resellers sent it.
+
+The raw token of an invitation exists only in the response to the POST that created it (invite, resend):
+the draft page is rendered there, never redirected to, and never cached; sending the draft through the
+portal posts the token back in the form's body. No URL ever carries it.
+"""
+
+import csv
+import uuid
+from urllib.parse import quote, urlencode
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from accounts.models import PARTNER_ID_PATTERN
+from accounts.organization_views import (
+    BYTE_ORDER_MARK,
+    EXPORT_FETCH_ROWS,
+    EXPORT_LINES_PER_CHUNK,
+    _Echo,
+    csv_safe,
+)
+from accounts.roles import Permission
+from accounts.scoping import OrganizationView
+from portal.errors import DomainError, form_add_domain_error
+from portal.invitations.models import LinkInvitationStatus
+from portal.lists import keyset_page
+from providers import selectors
+from providers.models import PartnershipInvitation, PartnershipRequest, PartnershipStatus, RequestStatus
+from providers.services.invitations import (
+    invitation_draft,
+    invitation_link,
+    partnership_invitation_create,
+    partnership_invitation_email,
+    partnership_invitation_resend,
+    partnership_invitation_revoke,
+)
+from providers.services.requests import partnership_request_decline
+
+#: The value of a status filter that shows every status.
+ALL = "all"
+
+
+# --- Forms (shape only: the services decide) ------------------------------------------------------
+
+
+class _FilterForm(forms.Form):
+    """A list's filters from the query string; a missing status means the list's default."""
+
+    default_status = ""
+
+    def filters(self) -> dict[str, str]:
+        data = self.cleaned_data if self.is_bound else {}
+        status = data.get("status") or self.default_status
+        filters = {"status": "" if status == ALL else status}
+        if "q" in self.fields:
+            filters["search"] = data.get("q", "")
+        return filters
+
+
+class ResellerFilterForm(_FilterForm):
+    default_status = PartnershipStatus.ACTIVE
+
+    q = forms.CharField(
+        label=gettext_lazy("Search"),
+        required=False,
+        max_length=200,
+        help_text=gettext_lazy("Legal name or partner ID"),
+    )
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=[*PartnershipStatus.choices, (ALL, gettext_lazy("All statuses"))],
+    )
+
+
+class InvitationFilterForm(_FilterForm):
+    default_status = ALL
+
+    q = forms.CharField(
+        label=gettext_lazy("Search"),
+        required=False,
+        max_length=200,
+        help_text=gettext_lazy("Email address or partner ID"),
+    )
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=[(ALL, gettext_lazy("All statuses")), *LinkInvitationStatus.choices],
+    )
+
+
+class RequestFilterForm(_FilterForm):
+    default_status = RequestStatus.OPEN
+
+    status = forms.ChoiceField(
+        label=gettext_lazy("Status"),
+        required=False,
+        choices=[*RequestStatus.choices, (ALL, gettext_lazy("All statuses"))],
+    )
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        label=gettext_lazy("Recipient's email address"),
+        max_length=254,
+        error_messages={"required": gettext_lazy("Enter the reseller's email address.")},
+    )
+    partner_id = forms.RegexField(
+        label=gettext_lazy("Reseller's partner ID"),
+        regex=PARTNER_ID_PATTERN,
+        required=False,
+        error_messages={"invalid": gettext_lazy("A partner ID is exactly 7 digits.")},
+        help_text=gettext_lazy(
+            "Optional, 7 digits. It binds the link to that reseller: any Global admin or Admin agent of the "
+            "reseller may accept it, whatever their email address."
+        ),
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": 7}),
+    )
+    language = forms.ChoiceField(label=gettext_lazy("Email language"), choices=settings.LANGUAGES)
+    request = forms.UUIDField(required=False, widget=forms.HiddenInput)
+
+
+class DraftForm(forms.Form):
+    """The provider's edited email; the service checks it (subject, text, the link kept in it)."""
+
+    subject = forms.CharField(
+        label=gettext_lazy("Subject"), required=False, widget=forms.TextInput(attrs={"maxlength": 200})
+    )
+    body = forms.CharField(
+        label=gettext_lazy("Message"), required=False, strip=False, widget=forms.Textarea(attrs={"rows": 16})
+    )
+    token = forms.CharField(required=False, widget=forms.HiddenInput)
+
+
+class DeclineForm(forms.Form):
+    reason = forms.CharField(
+        label=gettext_lazy("Reason"),
+        error_messages={"required": gettext_lazy("Tell the reseller why you decline.")},
+        help_text=gettext_lazy("The reseller receives it by email."),
+        widget=forms.Textarea(attrs={"rows": 4}),
+    )
+
+
+def mailto_href(*, to: str, subject: str, body: str) -> str:
+    """A mailto: link (RFC 6068) that opens the draft in the provider's own mail app."""
+    body = body.replace("\r\n", "\n").replace("\n", "\r\n")
+    query = urlencode({"subject": subject, "body": body}, quote_via=quote)
+    return f"mailto:{quote(to, safe='@')}?{query}"
+
+
+# --- Pages ----------------------------------------------------------------------------------------
+
+
+class _ProviderPage(OrganizationView):
+    @property
+    def can_manage(self) -> bool:
+        return self.membership.can(Permission.PARTNERS_MANAGE)
+
+    def redirect_to(self, route: str):
+        return redirect(f"providers:{route}", organization_public_id=self.organization.public_id)
+
+    def filtered(self, form_class, request):
+        """The filter form and its filters; None when the filters are not valid."""
+        form = form_class(request.GET or None)
+        if form.is_bound and not form.is_valid():
+            return form, None
+        return form, form.filters()
+
+    def render_list(self, request, template: str, form, rows, ordering, **context):
+        page = None if rows is None else keyset_page(rows, ordering=ordering, query=request.GET)
+        context = self.get_context_data(
+            form=form, page=page, can_manage=self.can_manage, query_string=_filters_query(request), **context
+        )
+        return render(request, template, context, status=400 if page is None else 200)
+
+
+def _filters_query(request) -> str:
+    """The query string of the filters alone (for the export link): without the list's cursor."""
+    query = request.GET.copy()
+    query.pop("after", None)
+    query.pop("before", None)
+    return query.urlencode()
+
+
+class ResellerListView(_ProviderPage):
+    def get(self, request):
+        form, filters = self.filtered(ResellerFilterForm, request)
+        partnerships = None if filters is None else selectors.partnerships_of(self.organization, **filters)
+        return self.render_list(
+            request, "providers/resellers.html", form, partnerships, selectors.PARTNERSHIP_ORDERING
+        )
+
+
+class ResellerExportView(_ProviderPage):
+    """The Indirect resellers list as CSV, with the page's filters, streamed (never in memory at once)."""
+
+    header = ["reseller", "partner_id", "country", "status", "status_label", "since_utc", "ended_utc"]
+
+    def get(self, request):
+        form, filters = self.filtered(ResellerFilterForm, request)
+        if filters is None:
+            return self.render_list(
+                request, "providers/resellers.html", form, None, selectors.PARTNERSHIP_ORDERING
+            )
+        columns = (
+            selectors.partnerships_of(self.organization, **filters)
+            .order_by(*selectors.PARTNERSHIP_ORDERING)
+            .values_list(
+                "reseller__legal_name", "reseller__partner_id", "reseller__country", "status", "started_at",
+                "ended_at",
+            )
+        )  # fmt: skip
+        labels = dict(PartnershipStatus.choices)
+        writer = csv.writer(_Echo())
+
+        def rows():
+            yield BYTE_ORDER_MARK + writer.writerow(self.header)
+            lines = []
+            for name, partner_id, country, status, started_at, ended_at in columns.iterator(
+                chunk_size=EXPORT_FETCH_ROWS
+            ):
+                values = (
+                    name,
+                    partner_id,
+                    country,
+                    status,
+                    labels.get(status, status),
+                    started_at.isoformat(),
+                    ended_at.isoformat() if ended_at else "",
+                )
+                lines.append(writer.writerow([csv_safe(value) for value in values]))
+                if len(lines) == EXPORT_LINES_PER_CHUNK:
+                    yield "".join(lines)
+                    lines = []
+            if lines:
+                yield "".join(lines)
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        filename = f"indirect-resellers-{self.organization.public_id}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
+
+
+class InvitationListView(_ProviderPage):
+    def get(self, request):
+        form, filters = self.filtered(InvitationFilterForm, request)
+        invitations = None if filters is None else selectors.invitations_sent(self.organization, **filters)
+        return self.render_list(
+            request, "providers/invitations.html", form, invitations, selectors.INVITATION_ORDERING
+        )
+
+
+class RequestListView(_ProviderPage):
+    def get(self, request):
+        form, filters = self.filtered(RequestFilterForm, request)
+        requests = None if filters is None else selectors.requests_received(self.organization, **filters)
+        return self.render_list(
+            request, "providers/requests.html", form, requests, selectors.REQUEST_ORDERING
+        )
+
+
+class _DraftPage(_ProviderPage):
+    """Renders the draft of a just-issued invitation: only ever in the response to a POST, never cached."""
+
+    def render_draft(self, invitation: PartnershipInvitation, *, raw_token: str, form=None, status=200):
+        link = invitation_link(raw_token)
+        if form is None:
+            draft = invitation_draft(invitation=invitation, raw_token=raw_token)
+            form = DraftForm(initial={"subject": draft["subject"], "body": draft["body"], "token": raw_token})
+            subject, body = draft["subject"], draft["body"]
+        else:
+            subject, body = form["subject"].value() or "", form["body"].value() or ""
+        context = self.get_context_data(
+            invitation=invitation,
+            form=form,
+            link=link,
+            mailto=mailto_href(to=invitation.email, subject=subject, body=body),
+        )
+        response = render(self.request, "providers/draft.html", context, status=status)
+        add_never_cache_headers(response)
+        return response
+
+
+class InviteView(_DraftPage):
+    def get(self, request):
+        partnership_request = self._request(request.GET.get("request"))
+        initial = {"language": request.user.preferred_language}
+        if partnership_request is not None:
+            requester = partnership_request.requested_by
+            initial.update(
+                email=requester.email if requester else "",
+                partner_id=partnership_request.reseller.partner_id or "",
+                request=partnership_request.public_id,
+            )
+        return self._render(InviteForm(initial=initial), partnership_request)
+
+    def post(self, request):
+        form = InviteForm(request.POST)
+        partnership_request = None
+        if form.is_valid():
+            partnership_request = self._request(form.cleaned_data["request"])
+            try:
+                invitation, raw_token = partnership_invitation_create(
+                    provider=self.organization,
+                    email=form.cleaned_data["email"],
+                    partner_id=form.cleaned_data["partner_id"],
+                    language=form.cleaned_data["language"],
+                    request=partnership_request,
+                    by=self.membership,
+                )
+            except DomainError as error:
+                form_add_domain_error(form, error)
+            else:
+                return self.render_draft(invitation, raw_token=raw_token)
+        elif form.cleaned_data.get("request"):
+            partnership_request = self._request(form.cleaned_data["request"])
+        return self._render(form, partnership_request, status=400)
+
+    def _request(self, public_id) -> PartnershipRequest | None:
+        """The request being answered (another provider's, or a malformed id: 404)."""
+        if not public_id:
+            return None
+        try:
+            public_id = uuid.UUID(str(public_id))
+        except ValueError:
+            raise Http404 from None
+        partnership_request = selectors.request_get(self.organization, public_id)
+        if partnership_request is None:
+            raise Http404
+        return partnership_request
+
+    def _render(self, form, partnership_request, status=200):
+        context = self.get_context_data(
+            form=form,
+            partnership_request=partnership_request,
+            invitation_days=settings.PARTNERSHIP_INVITATION_DAYS,
+        )
+        return render(self.request, "providers/invite.html", context, status=status)
+
+
+class _InvitationAction(_DraftPage):
+    def invitation(self, partnership_invitation_id) -> PartnershipInvitation:
+        invitation = selectors.invitation_get(self.organization, partnership_invitation_id)
+        if invitation is None:
+            raise Http404
+        return invitation
+
+
+class InvitationSendView(_InvitationAction):
+    """POST: the portal sends the provider's edited draft. A mistake in the draft brings the draft back
+    with the error at its field; a stale draft or a closed invitation goes back to the list."""
+
+    def post(self, request, partnership_invitation_id):
+        invitation = self.invitation(partnership_invitation_id)
+        form = DraftForm(request.POST)
+        form.is_valid()  # strings only: the service decides
+        try:
+            invitation = partnership_invitation_email(
+                invitation=invitation,
+                raw_token=form.cleaned_data["token"],
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["body"],
+                by=self.membership,
+            )
+        except DomainError as error:
+            if error.field not in form.fields:
+                messages.error(request, error.message)
+                return self.redirect_to("invitations")
+            # A field error comes after the token was checked: the draft may show its link again.
+            form_add_domain_error(form, error)
+            return self.render_draft(invitation, raw_token=form.cleaned_data["token"], form=form, status=400)
+        messages.success(request, _("The invitation was emailed to %(email)s.") % {"email": invitation.email})
+        return self.redirect_to("invitations")
+
+
+class InvitationResendView(_InvitationAction):
+    """POST: a new link to the same recipient (the old one dies), and its draft."""
+
+    def post(self, request, partnership_invitation_id):
+        invitation = self.invitation(partnership_invitation_id)
+        try:
+            invitation, raw_token = partnership_invitation_resend(invitation=invitation, by=self.membership)
+        except DomainError as error:
+            messages.error(request, error.message)
+            return self.redirect_to("invitations")
+        return self.render_draft(invitation, raw_token=raw_token)
+
+
+class InvitationRevokeView(_InvitationAction):
+    def post(self, request, partnership_invitation_id):
+        invitation = self.invitation(partnership_invitation_id)
+        try:
+            partnership_invitation_revoke(invitation=invitation, by=self.membership)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request, _("The invitation to %(email)s was revoked.") % {"email": invitation.email}
+            )
+        return self.redirect_to("invitations")
+
+
+class RequestDeclineView(_ProviderPage):
+    """GET: the request and a reason to give; POST: decline it, the reseller is told."""
+
+    def get(self, request, request_id):
+        return self._render(self._request(request_id), DeclineForm())
+
+    def post(self, request, request_id):
+        partnership_request = self._request(request_id)
+        form = DeclineForm(request.POST)
+        if form.is_valid():
+            try:
+                partnership_request_decline(
+                    request=partnership_request, reason=form.cleaned_data["reason"], by=self.membership
+                )
+            except DomainError as error:
+                form_add_domain_error(form, error)
+            else:
+                messages.success(
+                    request,
+                    _("You declined the request from %(reseller)s.")
+                    % {"reseller": partnership_request.reseller.legal_name},
+                )
+                return self.redirect_to("requests")
+        return self._render(partnership_request, form, status=400)
+
+    def _request(self, request_id) -> PartnershipRequest:
+        partnership_request = selectors.request_get(self.organization, request_id)
+        if partnership_request is None:
+            raise Http404
+        return partnership_request
+
+    def _render(self, partnership_request, form, status=200):
+        context = self.get_context_data(partnership_request=partnership_request, form=form)
+        return render(self.request, "providers/request_decline.html", context, status=status)
