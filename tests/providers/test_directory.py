@@ -477,3 +477,31 @@ def test_the_listing_card_shows_values_not_saved_yet_for_a_preview():
     assert "<li>Marketing help</li>" in html
     assert "First line<br>second line" in html
     assert 'href="https://preview.example"' in html
+
+
+@pytest.mark.django_db
+def test_the_directory_search_is_served_by_trigram_indexes():
+    from django.db import connection
+
+    from django.db.models import Q
+
+    from providers.models import ProviderListing
+
+    for number in range(30):
+        ProviderFactory(legal_name=f"Provider {number} KK", countries=["JP"])
+    # The search's own condition, as the directory writes it (providers.selectors.directory_listings).
+    searched = ProviderListing.objects.filter(
+        Q(name__icontains="contoso") | Q(description__icontains="contoso")
+    )
+    # A few rows: the planner would read them all; forbid that and a walk of the name's B-tree, and see
+    # whether the trigram indexes can answer the condition itself.
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute("SET enable_indexscan = off")
+        sql, params = searched.query.sql_with_params()
+        cursor.execute("EXPLAIN " + sql, params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+        cursor.execute("SET enable_seqscan = on")
+        cursor.execute("SET enable_indexscan = on")
+    assert "provider_listing_name_trgm" in plan
+    assert "provider_listing_description_trgm" in plan
