@@ -262,8 +262,8 @@ def load() -> list[tuple[str, str, str]]:
         invitations.partnership_invitation_email(
             invitation=invitation,
             raw_token=raw,
-            subject=draft["subject"],
-            body=draft["body"],
+            subject=draft.subject,
+            body=draft.body,
             by=adventure_works_admin,
         )
     if not PartnershipRequest.objects.filter(provider=adventure_works, reseller=fabrikam).exists():

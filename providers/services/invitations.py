@@ -13,28 +13,25 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import PARTNER_ID_PATTERN, Membership, Organization, User
 from accounts.roles import Permission
 from accounts.services.people import canonical_email
 from portal.audit.services import audit_record
-from portal.branding import program_name_lazy
 from portal.errors import DomainError
 from portal.invitations import services as links
+from portal.invitations.drafts import Draft, draft_clean, draft_email, draft_render
 from portal.invitations.models import LinkInvitationStatus
-from portal.mail import sealing
-from portal.mail.services import email_enqueue, email_enqueue_rendered, text_render
+from portal.mail.services import email_enqueue
 from portal.tokens import token_hash, token_new
 from providers.models import PartnershipInvitation, PartnershipRequest, ProviderListing
 from providers.selectors import countries_served
-from providers.services.common import actor_refresh, organization_email, organization_locked, text_clean
+from providers.services.common import actor_refresh, organization_email, organization_locked
 from providers.services.requests import partnership_request_answered
 
 Status = LinkInvitationStatus
-
-LINK_MISSING = _("Keep the personalised link %(link)s in the message: without it the reseller cannot accept.")
 
 
 def invitation_lifetime() -> timedelta:
@@ -154,17 +151,14 @@ def _draft_context(invitation: PartnershipInvitation, raw_token: str) -> dict:
     }
 
 
-def invitation_draft(*, invitation: PartnershipInvitation, raw_token: str) -> dict[str, str]:
+def invitation_draft(*, invitation: PartnershipInvitation, raw_token: str) -> Draft:
     """The email the provider may edit: subject and text in the invitation's language, with the link."""
-    context = {
-        **_draft_context(invitation, raw_token),
-        "PROGRAM_NAME": program_name_lazy,
-        "SITE_URL": settings.SITE_URL,
-    }
-    with translation.override(invitation.language):
-        subject = " ".join(text_render("email/partnership_invitation/subject.txt", context).split())
-        body = text_render("email/partnership_invitation/body.txt", context).strip() + "\n"
-    return {"subject": subject, "body": body, "link": context["link"]}
+    return draft_render(
+        template="partnership_invitation",
+        context=_draft_context(invitation, raw_token),
+        language=invitation.language,
+        link=invitation_link(raw_token),
+    )
 
 
 def _token_require(invitation: PartnershipInvitation, raw_token: str) -> None:
@@ -175,30 +169,14 @@ def _token_require(invitation: PartnershipInvitation, raw_token: str) -> None:
         )
 
 
-def draft_clean(*, subject: str, body: str, link: str) -> tuple[str, str]:
-    subject = " ".join((subject or "").split())
-    if not subject:
-        raise DomainError(_("Write a subject."), code="required", field="subject")
-    if len(subject) > 200:
-        raise DomainError(
-            _("Write at most %(count)d characters.") % {"count": 200}, code="too_long", field="subject"
-        )
-    body = text_clean(body, field="body", required=True, max_length=10_000)
-    if link not in body:
-        raise DomainError(LINK_MISSING % {"link": link}, code="link_missing", field="body")
-    return subject, body.replace("\r\n", "\n") + "\n"
-
-
 def _email(invitation: PartnershipInvitation, raw_token: str, *, subject: str, body: str, by: User) -> None:
-    link = invitation_link(raw_token)
-    placeholder = sealing.placeholder_new()
-    email_enqueue_rendered(
+    draft_email(
         to=invitation.email,
+        link=invitation_link(raw_token),
         subject=subject,
-        body_text=body,
+        body=body,
         language=invitation.language,
         template="partnership_invitation",
-        secrets={placeholder: link},
         organization_id=invitation.organization_id,
         dedupe_key=f"partnership_invitation:{invitation.pk}:{invitation.token_hash[:16]}",
         reply_to=invitation.invited_by.email if invitation.invited_by else "",
@@ -237,7 +215,7 @@ def partnership_invitation_email(
 def invitation_send_default(invitation: PartnershipInvitation, raw_token: str, *, by: User) -> None:
     """Send the unedited draft (bulk runs); inside the caller's transaction."""
     draft = invitation_draft(invitation=invitation, raw_token=raw_token)
-    _email(invitation, raw_token, subject=draft["subject"], body=draft["body"], by=by)
+    _email(invitation, raw_token, subject=draft.subject, body=draft.body, by=by)
 
 
 @transaction.atomic

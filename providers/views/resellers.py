@@ -8,7 +8,6 @@ portal posts the token back in the form's body. No URL ever carries it.
 
 import csv
 import uuid
-from urllib.parse import quote, urlencode
 
 from django import forms
 from django.conf import settings
@@ -30,6 +29,7 @@ from accounts.organization_views import (
 from accounts.roles import Permission
 from accounts.scoping import OrganizationView
 from portal.errors import DomainError, form_add_domain_error
+from portal.invitations.drafts import DraftForm, mailto_href
 from portal.invitations.models import LinkInvitationStatus
 from portal.lists import keyset_page
 from providers import selectors
@@ -128,18 +128,6 @@ class InviteForm(forms.Form):
     request = forms.UUIDField(required=False, widget=forms.HiddenInput)
 
 
-class DraftForm(forms.Form):
-    """The provider's edited email; the service checks it (subject, text, the link kept in it)."""
-
-    subject = forms.CharField(
-        label=gettext_lazy("Subject"), required=False, widget=forms.TextInput(attrs={"maxlength": 200})
-    )
-    body = forms.CharField(
-        label=gettext_lazy("Message"), required=False, strip=False, widget=forms.Textarea(attrs={"rows": 16})
-    )
-    token = forms.CharField(required=False, widget=forms.HiddenInput)
-
-
 class DeclineForm(forms.Form):
     reason = forms.CharField(
         label=gettext_lazy("Reason"),
@@ -147,13 +135,6 @@ class DeclineForm(forms.Form):
         help_text=gettext_lazy("The reseller receives it by email."),
         widget=forms.Textarea(attrs={"rows": 4}),
     )
-
-
-def mailto_href(*, to: str, subject: str, body: str) -> str:
-    """A mailto: link (RFC 6068) that opens the draft in the provider's own mail app."""
-    body = body.replace("\r\n", "\n").replace("\n", "\r\n")
-    query = urlencode({"subject": subject, "body": body}, quote_via=quote)
-    return f"mailto:{quote(to, safe='@')}?{query}"
 
 
 # --- Pages ----------------------------------------------------------------------------------------
@@ -274,8 +255,8 @@ class _DraftPage(_ProviderPage):
         link = invitation_link(raw_token)
         if form is None:
             draft = invitation_draft(invitation=invitation, raw_token=raw_token)
-            form = DraftForm(initial={"subject": draft["subject"], "body": draft["body"], "token": raw_token})
-            subject, body = draft["subject"], draft["body"]
+            form = DraftForm(initial={"subject": draft.subject, "body": draft.body, "token": raw_token})
+            subject, body = draft.subject, draft.body
         else:
             subject, body = form["subject"].value() or "", form["body"].value() or ""
         context = self.get_context_data(

@@ -1,5 +1,6 @@
-// The invitation email draft (templates/providers/draft.html). Progressive enhancement only: without
-// JavaScript, "Open in mail app" opens the unedited draft and the copy buttons stay hidden.
+// An invitation's email draft (templates/invitations/_draft.html, portal/invitations/drafts.py).
+// Progressive enhancement only: without JavaScript, "Open in mail app" opens the unedited draft and the
+// copy buttons stay hidden.
 // - keeps the mailto: link in step with the edited subject and message;
 // - copies the message (or the link) to the clipboard and says so in the page's status region.
 (() => {

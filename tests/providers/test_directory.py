@@ -482,7 +482,6 @@ def test_the_listing_card_shows_values_not_saved_yet_for_a_preview():
 @pytest.mark.django_db
 def test_the_directory_search_is_served_by_trigram_indexes():
     from django.db import connection
-
     from django.db.models import Q
 
     from providers.models import ProviderListing

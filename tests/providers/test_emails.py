@@ -95,7 +95,7 @@ def every_email(language: str) -> tuple[dict[str, list[OutboxEmail]], list[str]]
     tokens.append(raw)
     draft = invitations.invitation_draft(invitation=invitation, raw_token=raw)
     invitations.partnership_invitation_email(
-        invitation=invitation, raw_token=raw, subject=draft["subject"], body=draft["body"], by=provider_admin
+        invitation=invitation, raw_token=raw, subject=draft.subject, body=draft.body, by=provider_admin
     )
     # The reseller asks the provider to connect, and is declined.
     request = requests.partnership_request_create(
@@ -195,9 +195,9 @@ def test_the_draft_is_plain_text_naming_who_invites_what_it_grants_and_when_it_e
 
     link = f"https://portal.test/invitations/partnership/{raw}/"
     expires = invitation.expires_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
-    assert draft["link"] == link
-    assert draft["subject"] == "Contoso & Co KK invites you to authorise it as your indirect provider"
-    assert draft["body"] == (
+    assert draft.link == link
+    assert draft.subject == "Contoso & Co KK invites you to authorise it as your indirect provider"
+    assert draft.body == (
         "Hello,\n"
         "\n"
         "Kenji O'Brien of Contoso & Co KK invites your organization to authorise Contoso & Co KK as its "
@@ -228,7 +228,7 @@ def test_a_draft_bound_to_a_partner_id_says_which_reseller_may_accept():
     provider = ProviderFactory()
     invitation, raw = partnership_invitation_issued(provider, "rei@fabrikam.example", partner_id="7654321")
 
-    body = invitations.invitation_draft(invitation=invitation, raw_token=raw)["body"]
+    body = invitations.invitation_draft(invitation=invitation, raw_token=raw).body
 
     assert (
         "Only a Global admin or Admin agent of the approved indirect reseller with partner ID 7654321 can "
@@ -243,10 +243,10 @@ def test_the_japanese_draft_is_in_japanese():
 
     draft = invitations.invitation_draft(invitation=invitation, raw_token=raw)
 
-    assert draft["subject"] == "Contoso KK から間接プロバイダーとしての承認の依頼が届いています"
-    assert "リセラーを受け入れている国: 日本" in draft["body"]
-    assert "全体管理者または管理エージェント" in draft["body"]
-    assert draft["link"] in draft["body"]
+    assert draft.subject == "Contoso KK から間接プロバイダーとしての承認の依頼が届いています"
+    assert "リセラーを受け入れている国: 日本" in draft.body
+    assert "全体管理者または管理エージェント" in draft.body
+    assert draft.link in draft.body
 
 
 @pytest.mark.parametrize("language", ["en", "ja"])

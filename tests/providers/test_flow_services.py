@@ -67,10 +67,10 @@ def test_from_a_new_provider_to_an_ended_partnership(django_capture_on_commit_ca
         provider=provider, email="Owner@Reseller.example", partner_id="1234567", language="en", by=admin
     )
     draft = invitation_draft(invitation=invitation, raw_token=raw_token)
-    assert draft["link"] in draft["body"]
-    assert "Blue Yonder Distribution" in draft["body"]
+    assert draft.link in draft.body
+    assert "Blue Yonder Distribution" in draft.body
 
-    edited = "Hello from Blue Yonder!\n\n" + draft["body"]
+    edited = "Hello from Blue Yonder!\n\n" + draft.body
     with pytest.raises(DomainError) as error:
         partnership_invitation_email(
             invitation=invitation, raw_token=raw_token, subject="Join us", body="no link here", by=admin
@@ -85,7 +85,7 @@ def test_from_a_new_provider_to_an_ended_partnership(django_capture_on_commit_ca
     assert raw_token not in stored.body_text
     delivered = outbox_email_content(stored)
     assert delivered.body_text.startswith("Hello from Blue Yonder!")
-    assert draft["link"] in delivered.body_text
+    assert draft.link in delivered.body_text
 
     # A partner-ID-bound link: the reseller's Global admin accepts without owning the invited address.
     assert link_invitation_lookup(PartnershipInvitation, raw_token) == invitation

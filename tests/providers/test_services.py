@@ -251,10 +251,10 @@ def test_the_draft_holds_the_personal_link_in_the_invitations_language(provider_
 
     draft = invitations.invitation_draft(invitation=invitation, raw_token=raw)
 
-    assert draft["link"] == f"https://portal.test/invitations/partnership/{raw}/"
-    assert draft["link"] in draft["body"]
-    assert draft["subject"] == "Contoso KK invites you to authorise it as your indirect provider"
-    assert "Kenji Sato of Contoso KK invites your organization" in draft["body"]
+    assert draft.link == f"https://portal.test/invitations/partnership/{raw}/"
+    assert draft.link in draft.body
+    assert draft.subject == "Contoso KK invites you to authorise it as your indirect provider"
+    assert "Kenji Sato of Contoso KK invites your organization" in draft.body
 
 
 def test_the_portal_sends_the_edited_draft_with_the_link_sealed(provider_admin):
@@ -307,7 +307,7 @@ def test_a_draft_without_its_link_or_a_subject_is_refused(provider_admin, subjec
     assert (error.field, error.code) == (field, code)
     if code == "link_missing":
         assert str(error.message) == (
-            f"Keep the personalised link {link} in the message: without it the reseller cannot accept."
+            f"Keep the personalised link {link} in the message: without it the recipient cannot accept."
         )
 
 
