@@ -80,6 +80,7 @@ def draft_email(
     *,
     to: str,
     link: str,
+    raw_token: str,
     subject: str,
     body: str,
     language: str,
@@ -88,14 +89,15 @@ def draft_email(
     dedupe_key: str,
     reply_to: str = "",
 ) -> OutboxEmail:
-    """Put the (cleaned) draft in this transaction's outbox; the link is stored sealed."""
+    """Put the (cleaned) draft in this transaction's outbox; the link, and the token wherever else the
+    sender copied it, are stored sealed."""
     return email_enqueue_rendered(
         to=to,
         subject=subject,
         body_text=body,
         language=language,
         template=template,
-        secrets={sealing.placeholder_new(): link},
+        secrets={sealing.placeholder_new(): link, sealing.placeholder_new(): raw_token},
         organization_id=organization_id,
         dedupe_key=dedupe_key,
         reply_to=reply_to,

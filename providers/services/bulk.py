@@ -53,6 +53,8 @@ def _rows(data: bytes) -> list[tuple[int, str, str]]:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise DomainError(_("Save the file as UTF-8 CSV."), code="encoding", field="file") from None
+    if "\x00" in text:
+        raise DomainError(_("This is not a CSV file."), code="not_csv", field="file")
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = [name.strip().lower() for name in next(reader)]
@@ -73,6 +75,14 @@ def _rows(data: bytes) -> list[tuple[int, str, str]]:
         for record in reader:
             if not any(cell.strip() for cell in record):
                 continue
+            if any(cell.strip() for cell in record[len(header) :]):
+                # A value under no column (a partner ID without its header) must not be dropped unseen.
+                raise DomainError(
+                    _("Line %(line)d has more values than the first line has columns.")
+                    % {"line": reader.line_num},
+                    code="extra_columns",
+                    field="file",
+                )
             rows.append((reader.line_num, _cell(record, email_at)[:320], _cell(record, partner_at)[:40]))
     except csv.Error:
         raise DomainError(_("This is not a CSV file."), code="not_csv", field="file") from None
@@ -154,7 +164,9 @@ def _row_process(run: BulkInvitationRun, row: BulkInvitationRow, membership: Mem
         except DomainError as error:
             _row_result(row, Outcome.REFUSED, error.message)
             return
-        earlier = BulkInvitationRow.objects.filter(run=run, line__lt=row.line, email__iexact=email).exists()
+        earlier = BulkInvitationRow.objects.filter(
+            run=run, line__lt=row.line, email__iexact=email, outcome=Outcome.SENT
+        ).exists()
         pending = (
             PartnershipInvitation.objects.filter(
                 organization_id=run.organization_id, email=email, status=LinkInvitationStatus.PENDING

@@ -58,9 +58,16 @@ def organization_email(
 ) -> int:
     """Email every member who manages the organization's partnerships (and ``extra_users``), each once,
     in their own language; in the current transaction's outbox."""
+    members = set(
+        Membership.objects.filter(organization=organization, status=Membership.Status.ACTIVE).values_list(
+            "user_id", flat=True
+        )
+    )
     recipients = {}
-    for user in [*extra_users, *organization_notified(organization)]:
-        if user is not None and user.is_active and user.email.lower() not in recipients:
+    # ``extra_users`` (the sender of an invitation, the author of a request) hear only while still members.
+    extra = [user for user in extra_users if user is not None and user.pk in members]
+    for user in [*extra, *organization_notified(organization)]:
+        if user.is_active and user.email.lower() not in recipients:
             recipients[user.email.lower()] = user
     for address, user in recipients.items():
         email_enqueue(

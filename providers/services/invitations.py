@@ -60,6 +60,8 @@ def email_clean(value: str, *, field: str = "email") -> str:
         validate_email(value)
     except ValidationError:
         raise DomainError(_("Enter a valid email address."), code="email_invalid", field=field) from None
+    if len(value) > PartnershipInvitation._meta.get_field("email").max_length:
+        raise DomainError(_("Enter a valid email address."), code="email_invalid", field=field)
     return value
 
 
@@ -161,18 +163,19 @@ def invitation_draft(*, invitation: PartnershipInvitation, raw_token: str) -> Dr
     )
 
 
+STALE_DRAFT = _("This draft belongs to an older link. Resend the invitation to get a new draft.")
+
+
 def _token_require(invitation: PartnershipInvitation, raw_token: str) -> None:
     if not raw_token or token_hash(raw_token) != invitation.token_hash:
-        raise DomainError(
-            _("This draft belongs to an older link. Resend the invitation to get a new draft."),
-            code="draft_stale",
-        )
+        raise DomainError(STALE_DRAFT, code="draft_stale")
 
 
 def _email(invitation: PartnershipInvitation, raw_token: str, *, subject: str, body: str, by: User) -> None:
     draft_email(
         to=invitation.email,
         link=invitation_link(raw_token),
+        raw_token=raw_token,
         subject=subject,
         body=body,
         language=invitation.language,
@@ -202,6 +205,11 @@ def partnership_invitation_email(
         pk=invitation.pk, organization=provider
     )
     _token_require(invitation, raw_token)
+    if invitation.emailed_at is not None:
+        raise DomainError(
+            _("The portal already emailed this invitation. Resend it to send a new link."),
+            code="already_emailed",
+        )
     if not invitation.is_pending or invitation.is_expired:
         raise DomainError(
             _("This invitation is no longer pending. Resend it to get a new link."), code="invitation_closed"

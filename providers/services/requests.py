@@ -145,6 +145,14 @@ def partnership_request_withdraw(*, request: PartnershipRequest, by: Membership)
         organization_id=reseller.pk,
         changes={"decided_at": timezone.now(), "decided_by": by.user},
     )
+    audit_record(
+        action="partnership_request.withdrawn",
+        actor=by.user,
+        organization_id=request.provider_id,
+        target=request,
+        before={"status": PartnershipRequest.Status.OPEN},
+        after={"status": request.status},
+    )
     return request
 
 

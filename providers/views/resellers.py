@@ -32,9 +32,11 @@ from portal.errors import DomainError, form_add_domain_error
 from portal.invitations.drafts import DraftForm, mailto_href
 from portal.invitations.models import LinkInvitationStatus
 from portal.lists import keyset_page
+from portal.tokens import token_hash
 from providers import selectors
 from providers.models import PartnershipInvitation, PartnershipRequest, PartnershipStatus, RequestStatus
 from providers.services.invitations import (
+    STALE_DRAFT,
     invitation_draft,
     invitation_link,
     partnership_invitation_create,
@@ -342,7 +344,12 @@ class InvitationSendView(_InvitationAction):
     def post(self, request, partnership_invitation_id):
         invitation = self.invitation(partnership_invitation_id)
         form = DraftForm(request.POST)
-        form.is_valid()  # strings only: the service decides
+        if not form.is_valid():  # strings only (a NUL character is not one): the service decides the rest
+            token = form.cleaned_data.get("token") or ""
+            if not token or token_hash(token) != invitation.token_hash:
+                messages.error(request, STALE_DRAFT)
+                return self.redirect_to("invitations")
+            return self.render_draft(invitation, raw_token=token, form=form, status=400)
         try:
             invitation = partnership_invitation_email(
                 invitation=invitation,

@@ -137,6 +137,10 @@ KEYED_BY_CONSTRUCTION = {
     ("mail_outboxemail", "dedupe_key"),
 }
 
+#: What a service may read of an organization linked to the tenant by data (tests/isolation.py
+#: ``organization_link``): its members and their roles, to email those who manage the link. Nothing else.
+LINKED_READABLE = {"accounts_membership", "accounts_membershiprole"}
+
 STATEMENT_TABLES = re.compile(r'\b(?:FROM|UPDATE)\s+"(\w+)"')
 
 
@@ -171,8 +175,8 @@ class ScopeCheck:
         """Note the primary keys of the tenant's rows: called before and after the request, so that rows
         the request deletes or creates count as the tenant's."""
         self.linked = linked_organizations(self.organization)
-        scope = {self.organization.pk, *self.linked}
         for table, (model, lookup) in self.owned.items():
+            scope = {self.organization.pk, *(self.linked if table in LINKED_READABLE else ())}
             rows = model._default_manager.filter(**{f"{lookup}__in": scope})
             self.tenant_rows.setdefault(table, set()).update(rows.values_list("pk", flat=True))
             for column in organization_columns(model):  # each side of a two-sided row
@@ -225,7 +229,11 @@ class ScopeCheck:
                 return True
             # An organization linked to the tenant by data (a partnership, a request): its managers are
             # emailed by the service that does the link's work.
-            if column == "organization_id" and set(values) <= {self.organization.pk, *self.linked}:
+            if (
+                table in LINKED_READABLE
+                and column == "organization_id"
+                and set(values) <= {self.organization.pk, *self.linked}
+            ):
                 return True
             # The ids of rows of the tenant: its own rows by primary key, or the children of its rows.
             if model_field.primary_key and self._tenant_rows(model, values):

@@ -158,10 +158,13 @@ def _reseller_of_provider(tenant) -> Organization:
 
 @organization_link
 def _partners(organization: Organization) -> set[int]:
-    """Both sides of its partnerships (active or ended) and of its partnership requests."""
+    """The other side of its active partnerships and of its open partnership requests."""
     linked = set()
-    for model in (Partnership, PartnershipRequest):
-        for provider_id, reseller_id in model.objects.filter(
+    for rows in (
+        Partnership.objects.filter(status=Partnership.Status.ACTIVE),
+        PartnershipRequest.objects.filter(status=PartnershipRequest.Status.OPEN),
+    ):
+        for provider_id, reseller_id in rows.filter(
             Q(provider=organization) | Q(reseller=organization)
         ).values_list("provider_id", "reseller_id"):
             linked |= {provider_id, reseller_id}

@@ -333,10 +333,17 @@ def test_the_invitations_list_shows_each_invitation_and_filters_by_status(admin_
 
 @pytest.fixture
 def open_request(provider):
+    reseller = ResellerFactory(legal_name="Contoso Japan KK", partner_id="7000001")
+    # The person who asked is one of the reseller's Account admins (who manage its partnerships).
+    requester = MembershipFactory(
+        organization=reseller,
+        roles=[Role.ACCOUNT_ADMIN],
+        user=UserFactory(email="kenji@contoso.example", preferred_language="ja"),
+    ).user
     return PartnershipRequestFactory(
         provider=provider,
-        reseller=ResellerFactory(legal_name="Contoso Japan KK", partner_id="7000001"),
-        requested_by=UserFactory(email="kenji@contoso.example", preferred_language="ja"),
+        reseller=reseller,
+        requested_by=requester,
         message="We sell in Osaka and would like your support.",
     )
 
