@@ -7,11 +7,14 @@ class ProvidersConfig(AppConfig):
     verbose_name = _("Providers")
 
     def ready(self):
+        from accounts.signals import organization_renamed
         from portal.audit.catalogue import register
         from portal.navigation import DashboardCard, OrganizationPageEntry, page_register
         from providers.audit_actions import PROVIDER_ACTION_LABELS
+        from providers.services.listings import listing_rename
 
         register(PROVIDER_ACTION_LABELS)
+        organization_renamed.connect(listing_rename, dispatch_uid="providers.listing_rename")
 
         page_register(
             OrganizationPageEntry(

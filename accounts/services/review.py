@@ -19,6 +19,7 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Organization, User
+from accounts.signals import organization_renamed
 from accounts.transitions import ORGANIZATION_STATUS
 from portal.audit.services import audit_record
 from portal.errors import DomainError, InvalidTransition
@@ -118,6 +119,13 @@ def organization_details_update(
     for name, value in after.items():
         setattr(organization, name, value)
     organization.save(update_fields=list(after))
+    if "legal_name" in after:
+        organization_renamed.send(
+            sender=Organization,
+            organization=organization,
+            before=before["legal_name"],
+            after=after["legal_name"],
+        )
     audit_record(
         action="organization.details_updated",
         actor=by,

@@ -230,3 +230,9 @@ def listing_visibility_set(*, listing: ProviderListing, by: Membership, visible:
         after={"visible": visible},
     )
     return listing
+
+
+def listing_rename(*, organization: Organization, after: str, **_signal) -> None:
+    """The directory sorts and searches its own copy of the provider's name: keep it the legal name
+    (receiver of ``accounts.signals.organization_renamed``, inside the renaming transaction)."""
+    ProviderListing.objects.filter(organization=organization).update(name=after, updated_at=timezone.now())

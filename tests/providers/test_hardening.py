@@ -157,3 +157,16 @@ def test_a_withdrawn_request_is_in_both_activity_logs(provider):
         )
     )
     assert logged == {reseller.pk, provider.pk}
+
+
+def test_a_provider_renamed_by_staff_is_found_by_its_new_name(provider):
+    from accounts.services.review import organization_details_update
+    from providers.selectors import directory_listings
+    from tests.factories.accounts import StaffFactory
+
+    organization_details_update(
+        organization=provider, changes={"legal_name": "Red Sky KK"}, by=StaffFactory()
+    )
+
+    assert [listing.name for listing in directory_listings(search="Red Sky")] == ["Red Sky KK"]
+    assert list(directory_listings(search="Blue Yonder")) == []
