@@ -472,3 +472,69 @@ def test_an_active_partnership_makes_a_second_invitation_useless(client, provide
         "Contoso Distribution KK is already your indirect provider."
         in client.get(reverse(SHOW)).content.decode()
     )
+
+
+@pytest.mark.django_db(transaction=True)
+def test_accepting_while_the_provider_revokes_gives_one_consistent_outcome():
+    from providers.services.invitations import partnership_invitation_revoke
+
+    assert connection.vendor == "postgresql"
+    for _ in range(TRIALS):
+        provider = ProviderFactory()
+        reseller = ResellerFactory()
+        invitation = PartnershipInvitationFactory(
+            organization=provider, email="x@example.com", partner_id=reseller.partner_id
+        )
+        provider_admin = MembershipFactory(organization=provider, roles=[Role.GLOBAL_ADMIN])
+        reseller_admin = MembershipFactory(organization=reseller, roles=[Role.GLOBAL_ADMIN]).user
+
+        outcomes = race(
+            lambda invitation=invitation, user=reseller_admin, reseller=reseller: (
+                partnership_authorize(invitation=invitation, user=user, reseller=reseller, consent=True).pk
+            ),
+            lambda invitation=invitation, by=provider_admin: (
+                partnership_invitation_revoke(invitation=invitation, by=by).pk
+            ),
+        )
+
+        assert sorted(kind for kind, _ in outcomes) == ["ok", "refused"], outcomes
+        invitation.refresh_from_db()
+        partnerships = Partnership.objects.filter(provider=provider, reseller=reseller).count()
+        if outcomes[0][0] == "ok":  # accepted first: the revoke found nothing pending
+            assert (invitation.status, partnerships) == (LinkInvitationStatus.ACCEPTED, 1)
+        else:  # revoked first: the link no longer works and no partnership began
+            assert (invitation.status, partnerships) == (LinkInvitationStatus.REVOKED, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_both_sides_ending_a_partnership_at_once_end_it_once():
+    from providers.services.partnerships import partnership_end
+
+    assert connection.vendor == "postgresql"
+    for _ in range(TRIALS):
+        partnership = PartnershipFactory()
+        sides = [
+            MembershipFactory(organization=partnership.provider, roles=[Role.GLOBAL_ADMIN]),
+            MembershipFactory(organization=partnership.reseller, roles=[Role.GLOBAL_ADMIN]),
+        ]
+
+        outcomes = race(
+            *(
+                lambda by=by, partnership=partnership: (
+                    partnership_end(partnership=partnership, by=by, reason="Ending.").pk
+                )
+                for by in sides
+            )
+        )
+
+        assert sorted(kind for kind, _ in outcomes) == ["ok", "refused"], outcomes
+        assert dict(outcomes)["refused"] == "invalid_transition"
+        partnership.refresh_from_db()
+        assert partnership.status == Partnership.Status.ENDED
+        ended = AuditEvent.objects.filter(
+            action="partnership.ended", organization_id__in=[partnership.provider_id, partnership.reseller_id]
+        )
+        # One row for each side's Activity log, not two for each.
+        assert sorted(ended.values_list("organization_id", flat=True)) == sorted(
+            [partnership.provider_id, partnership.reseller_id]
+        )
