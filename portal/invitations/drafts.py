@@ -22,7 +22,7 @@ from portal.errors import DomainError
 from portal.mail import sealing
 from portal.mail.models import OutboxEmail
 from portal.mail.services import email_enqueue_rendered, text_render
-from portal.validators import no_control_characters
+from portal.text import text_clean
 
 SUBJECT_MAX = 200
 BODY_MAX = 10_000
@@ -59,18 +59,7 @@ def draft_clean(*, subject: str, body: str, link: str) -> tuple[str, str]:
             code="too_long",
             field="subject",
         )
-    body = (body or "").replace("\r\n", "\n").strip()
-    if not body:
-        raise DomainError(_("This field is required."), code="required", field="body")
-    if len(body) > BODY_MAX:
-        raise DomainError(
-            _("Write at most %(count)d characters.") % {"count": BODY_MAX}, code="too_long", field="body"
-        )
-    for line in body.splitlines():
-        try:
-            no_control_characters(line)
-        except forms.ValidationError as error:
-            raise DomainError(error.messages[0], code="control_characters", field="body") from None
+    body = text_clean((body or "").replace("\r\n", "\n"), field="body", required=True, max_length=BODY_MAX)
     if link not in body:
         raise DomainError(LINK_MISSING % {"link": link}, code="link_missing", field="body")
     return subject, body + "\n"

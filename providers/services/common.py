@@ -1,14 +1,12 @@
 """What every provider service shares: the actor's rights read inside the transaction, the people an
 organization's partnership emails go to, and message cleaning."""
 
-from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Organization
 from accounts.services.memberships import organization_lock
 from portal.errors import DomainError
 from portal.mail.services import email_enqueue
-from portal.validators import no_control_characters
 from providers.selectors import organization_notified
 
 
@@ -32,25 +30,6 @@ def organization_locked(organization: Organization, *, kind: str) -> Organizatio
     if organization.kind != kind:
         raise DomainError(_("This organization cannot do that."), code="wrong_kind")
     return organization
-
-
-def text_clean(
-    value: str, *, field: str, required: bool, max_length: int = 1000, required_message=None
-) -> str:
-    """A short free text (a message, a reason): trimmed, bounded, no control characters but line breaks."""
-    value = (value or "").strip()
-    if required and not value:
-        raise DomainError(required_message or _("This field is required."), code="required", field=field)
-    if len(value) > max_length:
-        raise DomainError(
-            _("Write at most %(count)d characters.") % {"count": max_length}, code="too_long", field=field
-        )
-    for line in value.splitlines():
-        try:
-            no_control_characters(line)
-        except ValidationError as error:
-            raise DomainError(error.messages[0], code="control_characters", field=field) from None
-    return value
 
 
 def organization_email(

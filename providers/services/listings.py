@@ -21,8 +21,9 @@ from accounts.services.invitations import membership_invitation_first_admin
 from accounts.services.people import canonical_email, name_check
 from portal.audit.services import audit_record
 from portal.errors import DomainError
+from portal.text import text_clean
 from providers.models import HELP_KINDS, LANGUAGE_CHOICES, ProviderCountry, ProviderLanguage, ProviderListing
-from providers.services.common import actor_refresh, organization_locked, text_clean
+from providers.services.common import actor_refresh, organization_locked
 
 LISTING_FIELDS = (
     "description",

@@ -18,6 +18,7 @@ from portal.audit.services import audit_record
 from portal.errors import DomainError
 from portal.invitations import services as links
 from portal.invitations.binding import InvitationUnusable
+from portal.text import text_clean
 from portal.transitions import transition_apply
 from providers.models import (
     PARTNERSHIP_STATUS,
@@ -27,7 +28,7 @@ from providers.models import (
     ProviderListing,
 )
 from providers.selectors import partnership_active_between, reseller_memberships_authorizing
-from providers.services.common import actor_refresh, organization_email, text_clean
+from providers.services.common import actor_refresh, organization_email
 from providers.services.requests import country_served_require, partnership_request_answered
 
 NOT_A_RESELLER = _(

@@ -9,10 +9,11 @@ from accounts.models import Membership, Organization
 from accounts.roles import Permission
 from portal.audit.services import audit_record
 from portal.errors import DomainError
+from portal.text import text_clean
 from portal.transitions import transition_apply
 from providers.models import REQUEST_STATUS, PartnershipRequest, ProviderListing
 from providers.selectors import countries_served, partnership_active_between, request_open_between
-from providers.services.common import actor_refresh, organization_email, organization_locked, text_clean
+from providers.services.common import actor_refresh, organization_email, organization_locked
 
 NOT_SERVED = _(
     "%(provider)s does not serve resellers in %(country)s, so it cannot become your indirect provider. "
