@@ -37,7 +37,14 @@ PAGES = [
             DashboardCard("accounts/cards/_roles.html", order=90, context=_roles_card),
         ),
     ),
-    OrganizationPageEntry("settings", "accounts:settings", nav_label=_("Account settings"), nav_order=80),
+    OrganizationPageEntry(
+        "settings",
+        "accounts:settings",
+        nav_label=_("Account settings"),
+        nav_order=80,
+        # a customer's Partner relationships is a page of its Account settings
+        nav_also=("partners/",),
+    ),
     OrganizationPageEntry("users", "accounts:users"),
     OrganizationPageEntry("user_invite", "accounts:user_invite"),
     OrganizationPageEntry(

@@ -7,6 +7,11 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self):
+        from accounts.signals import organization_renamed
+        from customers.audit_actions import CUSTOMER_ACTION_LABELS
+        from customers.signals import customer_rename
+        from customers.views.partner_side import dashboard_card
+        from portal.audit.catalogue import register
         from portal.navigation import DashboardCard, OrganizationPageEntry, page_register
 
         page_register(
@@ -15,6 +20,8 @@ class CustomersConfig(AppConfig):
                 "customers:list",
                 nav_label=_("Customers"),
                 nav_order=10,
-                cards=(DashboardCard("customers/_card.html", order=20),),
+                cards=(DashboardCard("customers/_card.html", order=20, context=dashboard_card),),
             )
         )
+        register(CUSTOMER_ACTION_LABELS)
+        organization_renamed.connect(customer_rename, dispatch_uid="customers.customer_rename")

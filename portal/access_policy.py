@@ -132,7 +132,31 @@ ACCESS_POLICY: dict[str, str | OrganizationPage] = {
     "providers:partnership_invitation": PUBLIC,
     "providers:partnership_invitation_accept": AUTHENTICATED,
     "providers:partnership_invitation_decline": AUTHENTICATED,
+    # customers: a partner's Customers page (a provider: those shared with it), one customer's details
     "customers:list": organization_page("customers.view", kinds=PARTNERS),
+    "customers:customer": organization_page("customers.view", kinds=PARTNERS),
+    # customers: a reseller's expiry radar, invitations to customers and delegated admin requests
+    "customers:expiring": organization_page("customers.view", kinds={RESELLER}),
+    "customers:invite": organization_page("customers.invite", kinds={RESELLER}),
+    "customers:invitations": organization_page("customers.view", kinds={RESELLER}),
+    "customers:invitation_send": organization_page("customers.invite", kinds={RESELLER}),
+    "customers:invitation_resend": organization_page("customers.invite", kinds={RESELLER}),
+    "customers:invitation_revoke": organization_page("customers.invite", kinds={RESELLER}),
+    "customers:delegated_admin_request": organization_page("customers.manage", kinds={RESELLER}),
+    # customers: a customer's Partner relationships (Account settings), and ending or removing them
+    "customers:partners": organization_page("partners.view", kinds={CUSTOMER}),
+    "customers:relationship_end": organization_page("partners.manage", kinds={CUSTOMER}),
+    "customers:delegated_admin_review": organization_page("partners.manage", kinds={CUSTOMER}),
+    "customers:delegated_admin_remove": organization_page("partners.manage", kinds={CUSTOMER}),
+    # customers: creating the customer organization (an invitation's recipient), and the link itself
+    "customers:onboarding": AUTHENTICATED,
+    "customers:onboarding_tenant": AUTHENTICATED,
+    "customers:onboarding_tenant_create": AUTHENTICATED,
+    "customers:onboarding_tenant_entra": AUTHENTICATED,
+    "customers:customer_invitation_landing": PUBLIC,
+    "customers:customer_invitation": PUBLIC,
+    "customers:customer_invitation_accept": AUTHENTICATED,
+    "customers:customer_invitation_decline": AUTHENTICATED,
     "accounts:admin_agent_join": organization_page("users.assign_global_admin", kinds=PARTNERS),
     # enrollment: the applicant's wizard and tracker; the primary contact's confirmation link
     "enrollment:start": AUTHENTICATED,

@@ -217,6 +217,11 @@ ENROLLMENT_DOCUMENT_MAX_BYTES = env.int("ENROLLMENT_DOCUMENT_MAX_BYTES", default
 PARTNERSHIP_INVITATION_DAYS = env.int("PARTNERSHIP_INVITATION_DAYS", default=30)
 PARTNERSHIP_REMINDER_DAYS = env.int("PARTNERSHIP_REMINDER_DAYS", default=3)
 PARTNERSHIP_BULK_MAX_ROWS = env.int("PARTNERSHIP_BULK_MAX_ROWS", default=10_000)
+# Customer invitations (customers): how long a link lives and when its one reminder goes out; how long a
+# request for new delegated admin roles waits for the customer's answer.
+CUSTOMER_INVITATION_DAYS = env.int("CUSTOMER_INVITATION_DAYS", default=30)
+CUSTOMER_REMINDER_DAYS = env.int("CUSTOMER_REMINDER_DAYS", default=3)
+DELEGATED_ADMIN_REQUEST_DAYS = env.int("DELEGATED_ADMIN_REQUEST_DAYS", default=30)
 
 # --- Internationalisation --------------------------------------------------------------------
 LANGUAGE_CODE = "en"
@@ -331,6 +336,10 @@ CELERY_BEAT_SCHEDULE = {
     },
     "partnership-invitations-deadlines": {
         "task": "providers.tasks.partnership_invitation_deadlines",
+        "schedule": crontab(minute="*/10"),
+    },
+    "customer-deadlines": {
+        "task": "customers.tasks.customer_deadlines",
         "schedule": crontab(minute="*/10"),
     },
     "outbox-purge": {

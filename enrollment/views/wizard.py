@@ -28,6 +28,7 @@ from accounts.models import DirectoryTenantSource
 from enrollment.directory.base import StateMismatch
 from enrollment.directory.builtin import builtin_sign_in
 from enrollment.directory.entra import entra_configured, entra_sign_in_finish, entra_sign_in_start
+from enrollment.directory.tenants import tenant_check_available
 from enrollment.forms import (
     DetailsForm,
     MembershipSignInForm,
@@ -57,6 +58,10 @@ from portal.errors import DomainError, form_add_domain_error
 
 #: The session key that carries the application across the Microsoft Entra ID round trip.
 ENTRA_APPLICATION_SESSION_KEY = "enrollment:entra_application"
+#: Set by customers.views.onboarding, which uses the same round trip for a customer organization's tenant:
+#: the callback then keeps the verified tenant in the session (under the second key) for that page.
+CUSTOMER_ONBOARDING_ENTRA_SESSION_KEY = "customers:entra_onboarding"
+CUSTOMER_ONBOARDING_TENANT_SESSION_KEY = "customers:onboarding_tenant"
 TRACKER = "enrollment:application"
 
 STEPS = (
@@ -302,6 +307,7 @@ def tenant_create_step(request, application):
 def tenant_entra_start(request, application):
     """Send the browser to Microsoft's sign-in; the callback finds the application in the session."""
     request.session[ENTRA_APPLICATION_SESSION_KEY] = str(application.public_id)
+    request.session.pop(CUSTOMER_ONBOARDING_ENTRA_SESSION_KEY, None)  # the newer sign-in wins
     try:
         sign_in_url = entra_sign_in_start(
             session=request.session,
@@ -316,6 +322,18 @@ def tenant_entra_start(request, application):
 @require_GET
 def tenant_entra_callback(request):
     """Microsoft's redirect back: verify the global administrator, then link the tenant to the draft."""
+    if request.session.pop(CUSTOMER_ONBOARDING_ENTRA_SESSION_KEY, None):
+        try:
+            verified = entra_sign_in_finish(session=request.session, query_params=request.GET)
+            tenant_check_available(verified.tenant_id)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            request.session[CUSTOMER_ONBOARDING_TENANT_SESSION_KEY] = verified.as_dict()
+            messages.success(
+                request, _("You signed in to the tenant %(tenant)s.") % {"tenant": verified.display_name}
+            )
+        return redirect("customers:onboarding")
     public_id = request.session.get(ENTRA_APPLICATION_SESSION_KEY)
     if not public_id:
         messages.error(request, StateMismatch.default_message)

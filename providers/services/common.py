@@ -4,6 +4,7 @@ organization's partnership emails go to, and message cleaning."""
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Membership, Organization
+from accounts.roles import Permission
 from accounts.services.memberships import organization_lock
 from portal.errors import DomainError
 from portal.mail.services import email_enqueue
@@ -33,10 +34,17 @@ def organization_locked(organization: Organization, *, kind: str) -> Organizatio
 
 
 def organization_email(
-    organization: Organization, *, template: str, context: dict, dedupe_key: str, extra_users=()
+    organization: Organization,
+    *,
+    template: str,
+    context: dict,
+    dedupe_key: str,
+    extra_users=(),
+    permission: str = Permission.PARTNERS_MANAGE,
 ) -> int:
-    """Email every member who manages the organization's partnerships (and ``extra_users``), each once,
-    in their own language; in the current transaction's outbox."""
+    """Email every member who holds ``permission`` (by default: who manages the organization's
+    partnerships) and ``extra_users``, each once, in their own language; in the current transaction's
+    outbox."""
     members = set(
         Membership.objects.filter(organization=organization, status=Membership.Status.ACTIVE).values_list(
             "user_id", flat=True
@@ -45,7 +53,7 @@ def organization_email(
     recipients = {}
     # ``extra_users`` (the sender of an invitation, the author of a request) hear only while still members.
     extra = [user for user in extra_users if user is not None and user.pk in members]
-    for user in [*extra, *organization_notified(organization)]:
+    for user in [*extra, *organization_notified(organization, permission=permission)]:
         if user.is_active and user.email.lower() not in recipients:
             recipients[user.email.lower()] = user
     for address, user in recipients.items():

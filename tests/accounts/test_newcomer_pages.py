@@ -396,7 +396,8 @@ def test_the_dashboard_query_count_does_not_grow(client, organization, admin):
     with CaptureQueriesContext(connection) as many:
         body = client.get(url).content.decode()
     assert len(many) == len(few)
-    assert len(few) <= 14, "\n".join(q["sql"][:150] for q in few.captured_queries)
+    # 15: the customers card reads the next delegated admin access to expire (one LIMIT 1 query)
+    assert len(few) <= 15, "\n".join(q["sql"][:150] for q in few.captured_queries)
     assert "<dt>Active members</dt><dd>16</dd>" in body
     counts = [query["sql"] for query in many.captured_queries if "COUNT(" in query["sql"].upper()]
     assert all("audit" not in sql for sql in counts)

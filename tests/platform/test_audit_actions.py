@@ -11,6 +11,7 @@ from django.utils import translation
 
 from accounts.roles import Role
 from portal.audit.catalogue import action_choices, action_label, is_declared
+from portal.audit.models import AuditEvent
 from portal.audit.selectors import audit_history
 from portal.audit.services import audit_record
 from portal.invitations.audit import LINK_INVITATION_ACTIONS
@@ -93,7 +94,19 @@ def test_the_history_of_one_object_is_an_index_seek():
     audit_record(action="membership.removed", organization_id=member.organization_id + 1, target=member)
     history = audit_history(organization_id=member.organization_id, target=member)
     assert [event.action for event in history] == ["membership.roles_changed", "membership.created"]
+    # Give the planner statistics where the organization has many events about other objects (with an
+    # empty or tiny table, walking the organization's time index costs the same and either plan wins).
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            action="membership.created",
+            organization_id=member.organization_id,
+            target_type="accounts.membership",
+            target_id=f"other-{n}",
+        )
+        for n in range(3000)
+    )
     with connection.cursor() as cursor:
+        cursor.execute("ANALYZE audit_auditevent")
         cursor.execute("SET enable_seqscan = off")
         fresh = audit_history(organization_id=member.organization_id, target=member)
         sql, params = fresh[:20].query.sql_with_params()

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Membership, MembershipInvitation, MembershipRole, Organization
 from accounts.roles import ROLE_PERMISSIONS, Role
+from customers.models import DelegatedAdminRelationship
 from portal.access_policy import SPECIAL, iter_routes, policy_for
 from portal.audit.models import AuditEvent
 from portal.mail.models import OutboxEmail
@@ -24,12 +25,14 @@ from tests.factories.accounts import (
     OrganizationFactory,
     UserFactory,
 )
+from tests.factories.customers import CustomerInvitationFactory, customer_linked
 from tests.factories.providers import (
     BulkInvitationRunFactory,
     PartnershipFactory,
     PartnershipInvitationFactory,
     PartnershipRequestFactory,
     ProviderFactory,
+    ResellerFactory,
 )
 
 pytestmark = pytest.mark.django_db
@@ -87,8 +90,16 @@ EXPECTED_ROLE_PERMISSIONS = {
     },
 }
 
-RESELLER, PROVIDER = "reseller", "provider"
+RESELLER, PROVIDER, CUSTOMER = "reseller", "provider", "customer"
 USER_ADMINS = {GA, UMA}
+# The roles each kind of organization may give its members: a customer has no agents and no Account admin.
+ROLES_OFFERED = {RESELLER: EVERYONE, PROVIDER: EVERYONE, CUSTOMER: {GA, UMA, BILLING}}
+# Issue 10: a reseller's customers are seen by every role that looks after customers; invited by the Global
+# admin and the agents who sell (Admin agent, Sales agent); delegated admin roles are asked for by those who
+# manage customers (Global admin, Admin agent). A customer's partners are its Global admin's alone.
+CUSTOMER_VIEWERS = {GA, AGENT, SALES, HELPDESK, ACCOUNT}
+CUSTOMER_INVITERS = {GA, AGENT, SALES}
+CUSTOMER_MANAGERS = {GA, AGENT}
 # Every organization page: the kind of organization it belongs to and the roles that may open it.
 EXPECTED_ROUTE_ROLES = {
     "accounts:organization_dashboard": (RESELLER, EVERYONE),
@@ -107,7 +118,19 @@ EXPECTED_ROUTE_ROLES = {
     "accounts:invitation_resend": (RESELLER, USER_ADMINS),
     "accounts:activity": (RESELLER, {GA, UMA, BILLING, AGENT, ACCOUNT}),
     "accounts:activity_export": (RESELLER, {GA, ACCOUNT}),
-    "customers:list": (RESELLER, {GA, AGENT, SALES, HELPDESK, ACCOUNT}),
+    "customers:list": (RESELLER, CUSTOMER_VIEWERS),
+    "customers:customer": (RESELLER, CUSTOMER_VIEWERS),
+    "customers:expiring": (RESELLER, CUSTOMER_VIEWERS),
+    "customers:invitations": (RESELLER, CUSTOMER_VIEWERS),
+    "customers:invite": (RESELLER, CUSTOMER_INVITERS),
+    "customers:invitation_send": (RESELLER, CUSTOMER_INVITERS),
+    "customers:invitation_resend": (RESELLER, CUSTOMER_INVITERS),
+    "customers:invitation_revoke": (RESELLER, CUSTOMER_INVITERS),
+    "customers:delegated_admin_request": (RESELLER, CUSTOMER_MANAGERS),
+    "customers:partners": (CUSTOMER, {GA}),
+    "customers:relationship_end": (CUSTOMER, {GA}),
+    "customers:delegated_admin_review": (CUSTOMER, {GA}),
+    "customers:delegated_admin_remove": (CUSTOMER, {GA}),
     # Issue 9: whoever may see partners sees these pages; ending, inviting, asking, answering, the listing
     # and bulk files belong to those who manage partners (Global admin, Account admin).
     "providers:providers": (RESELLER, {GA, AGENT, SALES, ACCOUNT}),
@@ -183,6 +206,34 @@ def provider_route_kwargs(names: set[str], organization) -> dict:
     return {name: build().public_id for name, build in builders.items() if name in names}
 
 
+def customer_route_kwargs(name: str, names: set[str], organization) -> dict:
+    """The objects the customers' routes name, of the organization's side: a reseller's customer and its
+    invitation to a customer; a customer's relationship with its reseller, and that reseller's live
+    delegated admin access (to remove) or its pending request for changed roles (to review)."""
+    kwargs = {}
+    if organization.kind == RESELLER:
+        if "customer_id" in names:
+            kwargs["customer_id"] = customer_linked(organization)[0].public_id
+        if "customer_invitation_id" in names:
+            kwargs["customer_invitation_id"] = CustomerInvitationFactory(organization=organization).public_id
+    if organization.kind == CUSTOMER and names & {"relationship_id", "delegated_admin_id"}:
+        _customer, relationship, live = customer_linked(ResellerFactory(), organization)
+        if "relationship_id" in names:
+            kwargs["relationship_id"] = relationship.public_id
+        if name == "customers:delegated_admin_remove":
+            kwargs["delegated_admin_id"] = live.public_id
+        elif "delegated_admin_id" in names:
+            pending = DelegatedAdminRelationship.objects.create(
+                customer=organization,
+                partner=relationship.partner,
+                roles=["user_admin"],
+                duration_days=30,
+                replaces=live,
+            )
+            kwargs["delegated_admin_id"] = pending.public_id
+    return kwargs
+
+
 def handles_get(callback) -> bool:
     view_class = getattr(callback, "view_class", None)
     return view_class is None or hasattr(view_class, "get")
@@ -191,7 +242,7 @@ def handles_get(callback) -> bool:
 CASES = [
     pytest.param(name, route, callback, role, id=f"{name}-{role}")
     for name, route, callback in organization_routes()
-    for role in sorted(EVERYONE)
+    for role in sorted(ROLES_OFFERED[EXPECTED_ROUTE_ROLES.get(name, (RESELLER,))[0]])
 ]
 
 
@@ -214,6 +265,7 @@ def test_each_role_opens_exactly_the_expected_pages(client, name, route, callbac
     if "invitation_id" in names:
         kwargs["invitation_id"] = invitation.public_id
     kwargs.update(provider_route_kwargs(names, organization))
+    kwargs.update(customer_route_kwargs(name, names, organization))
     url = reverse(name, kwargs=kwargs)
     method = "get" if handles_get(callback) else "post"
     client.force_login(member.user)

@@ -58,6 +58,7 @@ PUBLIC_KWARGS = {
     "accounts:invitation_landing": {"token": "not-a-real-token"},
     "enrollment:confirmation_landing": {"token": "not-a-real-token"},
     "providers:partnership_invitation_landing": {"token": "not-a-real-token"},
+    "customers:customer_invitation_landing": {"token": "not-a-real-token"},
     "account_reset_password_from_key": {"uidb36": "1", "key": "set-password"},
     "account_confirm_email": {"key": "not-a-key"},
 }

@@ -407,11 +407,12 @@ def test_the_indirect_providers_page_lists_the_resellers_partnerships(client, ad
     body = response.content.decode()
     assert "Someone Else" not in body
     customers = reverse("customers:list", kwargs={"organization_public_id": admin.organization.public_id})
-    assert f'{customers}?provider={active.public_id}"' in body
-    assert f'{customers}?invite=1&amp;provider={active.public_id}"' in body
+    invite = reverse("customers:invite", kwargs={"organization_public_id": admin.organization.public_id})
+    assert f'{customers}?partnership={active.public_id}"' in body
+    assert f'{invite}?kind=with_provider&amp;partnership={active.public_id}"' in body
     assert url("partnership_end", admin.organization, partnership_id=active.public_id) in body
     # An ended partnership keeps its row, without the actions.
-    assert f"?provider={ended.public_id}" not in body
+    assert f"?partnership={ended.public_id}" not in body
     assert url("partnership_end", admin.organization, partnership_id=ended.public_id) not in body
     assert provider.provider_listing.contact_email in body
     assert url("directory", admin.organization) in body

@@ -1,0 +1,150 @@
+"""The reads of a partner's customer pages (customers/views/partner_side.py) beyond ``customers.selectors``,
+each given the partner organization. Which customers a partner sees stays ``customers.selectors``' answer:
+these only add, for rows that answer already gave, the facts a page shows (delegated admin access, the
+providers a customer is shared with) in one query per list, and the reseller's own partnerships and
+invitations."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from accounts.models import Organization
+from customers.models import (
+    DELEGATED_ADMIN_LIVE,
+    EXPIRING_DAYS,
+    CustomerRelationship,
+    DelegatedAdminRelationship,
+    DelegatedAdminStatus,
+    PartnerRole,
+    RelationshipStatus,
+)
+from portal.invitations.models import LinkInvitationStatus
+from providers.models import Partnership
+
+
+def days_left(ends_at, now) -> int:
+    """Whole days until ``ends_at``, a started day counting as one (never below 0)."""
+    return max(0, math.ceil((ends_at - now).total_seconds() / 86400))
+
+
+def delegated_admin_marked(relationship: DelegatedAdminRelationship, now) -> DelegatedAdminRelationship:
+    """The live relationship with ``days_left`` and ``ends_soon`` (within the expiring window) set."""
+    relationship.days_left = days_left(relationship.ends_at, now)
+    relationship.ends_soon = relationship.ends_at <= now + timedelta(days=EXPIRING_DAYS)
+    return relationship
+
+
+def delegated_admins_by_customer(partner: Organization, customer_ids) -> dict[int, dict]:
+    """For each of these customers: the partner's live delegated admin relationship and its pending
+    request (``{"live": ..., "pending": ...}``), in one query whatever the number of customers. A live
+    one past its end date (the beat job has not closed it yet) no longer counts."""
+    now = timezone.now()
+    found: dict[int, dict] = {}
+    if not customer_ids:
+        return found
+    relationships = DelegatedAdminRelationship.objects.filter(
+        partner=partner,
+        customer_id__in=customer_ids,
+        status__in=[*DELEGATED_ADMIN_LIVE, DelegatedAdminStatus.APPROVAL_PENDING],
+    )
+    for relationship in relationships:
+        slot = found.setdefault(relationship.customer_id, {"live": None, "pending": None})
+        if relationship.status == DelegatedAdminStatus.APPROVAL_PENDING:
+            slot["pending"] = relationship
+        elif relationship.ends_at and relationship.ends_at > now:
+            slot["live"] = delegated_admin_marked(relationship, now)
+    return found
+
+
+def providers_by_customer(reseller: Organization, customer_ids) -> dict[int, list[Organization]]:
+    """For each of these customers of ``reseller``: the providers it shares the customer with through a
+    live partnership, by name, in one query."""
+    found: dict[int, list[Organization]] = {}
+    if not customer_ids:
+        return found
+    rows = (
+        CustomerRelationship.objects.filter(
+            customer_id__in=customer_ids,
+            reseller=reseller,
+            role=PartnerRole.PROVIDER,
+            status=RelationshipStatus.ACTIVE,
+            # one live partnership per pair (a database constraint): the join adds no rows
+            partner__reseller_partnerships__reseller=reseller,
+            partner__reseller_partnerships__status=Partnership.Status.ACTIVE,
+        )
+        .select_related("partner")
+        .order_by("partner__legal_name", "id")
+    )
+    for row in rows:
+        found.setdefault(row.customer_id, []).append(row.partner)
+    return found
+
+
+def shared_through(
+    relationships: QuerySet[CustomerRelationship], partner: Organization, partnership: Partnership
+) -> QuerySet[CustomerRelationship]:
+    """Narrow a partner's visible relationships to one partnership's: a reseller's customers shared with
+    that provider; a provider's customers from that reseller."""
+    if partner.kind == Organization.Kind.RESELLER:
+        shared = CustomerRelationship.objects.filter(
+            customer=OuterRef("customer"),
+            partner=partnership.provider_id,
+            reseller=partner,
+            role=PartnerRole.PROVIDER,
+            status=RelationshipStatus.ACTIVE,
+        )
+        return relationships.filter(Exists(shared))
+    return relationships.filter(reseller=partnership.reseller_id)
+
+
+def partnership_of(organization: Organization, public_id) -> Partnership | None:
+    """One partnership of which ``organization`` is a side, with the other side loaded; None otherwise."""
+    if organization.kind == Organization.Kind.RESELLER:
+        partnerships = Partnership.objects.filter(reseller=organization).select_related("provider")
+    else:
+        partnerships = Partnership.objects.filter(provider=organization).select_related("reseller")
+    return partnerships.filter(public_id=public_id).first()
+
+
+def partnerships_live(reseller: Organization) -> list[Partnership]:
+    """The reseller's providers a with-provider invitation may name: live partnerships, by name."""
+    return list(
+        Partnership.objects.filter(reseller=reseller, status=Partnership.Status.ACTIVE)
+        .select_related("provider")
+        .order_by("provider__legal_name", "id")
+    )
+
+
+def delegated_admin_pending(
+    partner: Organization, customer: Organization
+) -> DelegatedAdminRelationship | None:
+    """The partner's request for new or changed roles that the customer has not answered yet."""
+    return DelegatedAdminRelationship.objects.filter(
+        partner=partner, customer=customer, status=DelegatedAdminStatus.APPROVAL_PENDING
+    ).first()
+
+
+def delegated_admin_history(partner: Organization, customer: Organization) -> QuerySet:
+    """Every delegated admin relationship of the pair, for a customer the page already found visible."""
+    return DelegatedAdminRelationship.objects.filter(partner=partner, customer=customer)
+
+
+def invitations_filtered(invitations: QuerySet, *, status: str = "", search: str = "") -> QuerySet:
+    """A reseller's invitations by the status it reads (a pending invitation past its end date counts as
+    expired, although the beat job has not closed it yet) and by address or customer name."""
+    now = timezone.now()
+    if status == LinkInvitationStatus.PENDING:
+        invitations = invitations.filter(status=status, expires_at__gt=now)
+    elif status == LinkInvitationStatus.EXPIRED:
+        invitations = invitations.filter(
+            Q(status=status) | Q(status=LinkInvitationStatus.PENDING, expires_at__lte=now)
+        )
+    elif status:
+        invitations = invitations.filter(status=status)
+    if search:
+        invitations = invitations.filter(Q(email__icontains=search) | Q(customer_name__icontains=search))
+    return invitations

@@ -1,0 +1,180 @@
+"""Every question "may this partner see or do this to that customer" is answered here, and only here.
+
+- A **reseller** sees a customer while its reseller relationship with it is active.
+- A **provider** sees a customer while (1) its provider relationship with the customer is active, (2) its
+  partnership with the reseller that relationship came through is active, and (3) that reseller is still
+  the customer's reseller of record. Any link ending takes the access away on the next request.
+- A **delegated admin role** counts while its relationship is active or expiring *and* its end date is
+  in the future: an expiry the beat job has not processed yet already denies.
+- A **customer** sees its own partners.
+
+``partner_may(partner, customer, need)`` is the one check the customer-management pages use; ``need`` is
+``"view"``, ``"order"`` (a provider submitting orders) or a delegated role (``DelegatedRole``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import Organization
+from customers.models import (
+    DELEGATED_ADMIN_LIVE,
+    CustomerInvitation,
+    CustomerRelationship,
+    DelegatedAdminRelationship,
+    DelegatedAdminStatus,
+    DelegatedRole,
+    PartnerRole,
+    RelationshipStatus,
+)
+
+ACTIVE = RelationshipStatus.ACTIVE
+NEED_VIEW = "view"
+NEED_ORDER = "order"
+
+
+def _provider_links_live() -> Q:
+    """For provider rows: the partnership with the row's reseller and the reseller's own relationship are
+    both still active (as ``Exists`` subqueries: one query, whatever the number of rows)."""
+    from providers.models import Partnership
+
+    partnership = Partnership.objects.filter(
+        provider=OuterRef("partner"), reseller=OuterRef("reseller"), status=Partnership.Status.ACTIVE
+    )
+    reseller_row = CustomerRelationship.objects.filter(
+        customer=OuterRef("customer"), partner=OuterRef("reseller"), role=PartnerRole.RESELLER, status=ACTIVE
+    )
+    return Q(Exists(partnership)) & Q(Exists(reseller_row))
+
+
+def customer_relationships_visible_to(partner: Organization) -> QuerySet[CustomerRelationship]:
+    """The active relationships through which ``partner`` sees customers (one row per customer for a
+    reseller; for a provider, one per customer and reseller it shares that customer with)."""
+    rows = CustomerRelationship.objects.filter(partner=partner, status=ACTIVE)
+    if partner.kind == Organization.Kind.RESELLER:
+        return rows.filter(role=PartnerRole.RESELLER)
+    if partner.kind == Organization.Kind.PROVIDER:
+        return rows.filter(role=PartnerRole.PROVIDER).filter(_provider_links_live())
+    return rows.none()
+
+
+def customer_relationship_for(partner: Organization, customer_public_id) -> CustomerRelationship:
+    """The relationship through which ``partner`` sees this customer, or 404 (another tenant's customer
+    and a customer whose relationship ended look the same)."""
+    relationship = (
+        customer_relationships_visible_to(partner)
+        .select_related("customer", "reseller")
+        .filter(customer__public_id=customer_public_id)
+        .order_by("id")
+        .first()
+    )
+    if relationship is None:
+        raise Http404
+    return relationship
+
+
+def reseller_relationship(customer: Organization, reseller: Organization) -> CustomerRelationship | None:
+    return CustomerRelationship.objects.filter(
+        customer=customer, partner=reseller, role=PartnerRole.RESELLER, status=ACTIVE
+    ).first()
+
+
+def delegated_admin_live(partner: Organization, customer: Organization, *, now=None):
+    """The partner's live delegated admin relationship in the customer (None when none, or ended)."""
+    return DelegatedAdminRelationship.objects.filter(
+        partner=partner, customer=customer, status__in=DELEGATED_ADMIN_LIVE, ends_at__gt=now or timezone.now()
+    ).first()
+
+
+def delegated_roles(partner: Organization, customer: Organization, *, now=None) -> frozenset[str]:
+    relationship = delegated_admin_live(partner, customer, now=now)
+    return frozenset(relationship.roles) if relationship else frozenset()
+
+
+def partner_may(partner: Organization, customer: Organization, need: str, *, now=None) -> bool:
+    """Whether ``partner`` may, right now, ``need`` (``"view"``, ``"order"`` or a delegated role) in the
+    customer organization."""
+    sees = customer_relationships_visible_to(partner).filter(customer=customer).exists()
+    if not sees:
+        return False
+    if need == NEED_VIEW:
+        return True
+    if need == NEED_ORDER:
+        return partner.kind == Organization.Kind.PROVIDER
+    if need in DelegatedRole.values:
+        return need in delegated_roles(partner, customer, now=now)
+    raise ValueError(f"Unknown need {need!r}")
+
+
+def delegated_admins_of_partner(partner: Organization) -> QuerySet[DelegatedAdminRelationship]:
+    """The partner's delegated admin relationships with customers it still sees. A reseller's through a
+    join on its own active relationship (one row per customer: the constraint), so the read is scoped to
+    the partner in the statement itself."""
+    rows = DelegatedAdminRelationship.objects.filter(partner=partner)
+    if partner.kind == Organization.Kind.RESELLER:
+        return rows.filter(
+            customer__partner_relationships__partner=partner,
+            customer__partner_relationships__role=PartnerRole.RESELLER,
+            customer__partner_relationships__status=ACTIVE,
+        )
+    visible = customer_relationships_visible_to(partner).filter(customer=OuterRef("customer"))
+    return rows.filter(Exists(visible))
+
+
+def delegated_admins_expiring(partner: Organization, *, days: int = 30, now=None) -> QuerySet:
+    """The expiry radar: live relationships of ``partner`` that end in the next ``days`` days."""
+    now = now or timezone.now()
+    return (
+        delegated_admins_of_partner(partner)
+        .filter(status__in=DELEGATED_ADMIN_LIVE, ends_at__gt=now, ends_at__lte=now + timedelta(days=days))
+        .select_related("customer")
+        .order_by("ends_at", "id")
+    )
+
+
+def partners_of_customer(customer: Organization) -> QuerySet[CustomerRelationship]:
+    """The customer's partner relationships, active first, each with its partner and reseller."""
+    return (
+        CustomerRelationship.objects.filter(customer=customer)
+        .select_related("partner", "reseller")
+        .order_by("status", "-started_at", "id")
+    )
+
+
+def delegated_admins_of_customer(customer: Organization) -> QuerySet[DelegatedAdminRelationship]:
+    return DelegatedAdminRelationship.objects.filter(customer=customer).select_related("partner")
+
+
+def customer_invitations_of(reseller: Organization) -> QuerySet[CustomerInvitation]:
+    return CustomerInvitation.objects.filter(organization=reseller).select_related("provider", "invited_by")
+
+
+def pending_approvals_of(customer: Organization) -> QuerySet[DelegatedAdminRelationship]:
+    return delegated_admins_of_customer(customer).filter(status=DelegatedAdminStatus.APPROVAL_PENDING)
+
+
+def customer_organizations_administered(user) -> list[Organization]:
+    """The customer organizations in which ``user`` may accept partners (manage partner relationships)."""
+    from accounts.models import Membership
+    from accounts.roles import Permission, permissions_for
+
+    memberships = (
+        Membership.objects.filter(
+            user=user,
+            status=Membership.Status.ACTIVE,
+            organization__kind=Organization.Kind.CUSTOMER,
+            organization__status=Organization.Status.ACTIVE,
+        )
+        .select_related("organization")
+        .prefetch_related("roles")
+        .order_by("organization__legal_name", "organization_id")
+    )
+    return [
+        membership.organization
+        for membership in memberships
+        if Permission.PARTNERS_MANAGE in permissions_for(membership.role_names)
+    ]
