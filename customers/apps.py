@@ -9,10 +9,12 @@ class CustomersConfig(AppConfig):
     def ready(self):
         from accounts.signals import organization_renamed
         from customers.audit_actions import CUSTOMER_ACTION_LABELS
+        from customers.services.relationships import provider_relationships_end_for_partnership
         from customers.signals import customer_rename
         from customers.views.partner_side import dashboard_card
         from portal.audit.catalogue import register
         from portal.navigation import DashboardCard, OrganizationPageEntry, page_register
+        from providers.signals import partnership_ended
 
         page_register(
             OrganizationPageEntry(
@@ -25,3 +27,6 @@ class CustomersConfig(AppConfig):
         )
         register(CUSTOMER_ACTION_LABELS)
         organization_renamed.connect(customer_rename, dispatch_uid="customers.customer_rename")
+        partnership_ended.connect(
+            provider_relationships_end_for_partnership, dispatch_uid="customers.provider_relationships_end"
+        )

@@ -25,7 +25,7 @@ from customers.models import (
     PartnerRole,
 )
 from customers.selectors import customer_organizations_administered, reseller_relationship
-from customers.services.common import notify, role_lines
+from customers.services.common import delegated_terms_clean, notify, role_lines
 from portal.audit.services import audit_record
 from portal.errors import DomainError
 from portal.invitations import services as links
@@ -69,10 +69,19 @@ def customer_invitation_check(
 ) -> None:
     """Raise InvitationUnusable unless ``user`` may accept (or decline) now, for ``customer`` if given."""
     links.link_invitation_check(invitation, user)
-    if invitation.organization.status != Organization.Status.ACTIVE:
-        raise InvitationUnusable(_("This reseller can no longer invite customers."), code="reseller_inactive")
     if not to_accept:
         return
+    if invitation.organization.status != Organization.Status.ACTIVE or (
+        invitation.provider_id and invitation.provider.status != Organization.Status.ACTIVE
+    ):
+        raise InvitationUnusable(_("This reseller can no longer invite customers."), code="reseller_inactive")
+    # the terms are checked again as they are granted (a row made by an older rule cannot slip through)
+    try:
+        delegated_terms_clean(
+            roles=invitation.roles, duration_days=invitation.duration_days, auto_extend=invitation.auto_extend
+        )
+    except DomainError as error:
+        raise InvitationUnusable(error.message, code=error.code) from None
     if invitation.with_provider and _live_partnership(invitation) is None:
         raise InvitationUnusable(
             _(

@@ -184,6 +184,12 @@ def delegated_admin_approve(
     relationship, by = _customer_actor(relationship, by)
     if relationship.status != S.APPROVAL_PENDING:
         raise DomainError(_("This request was already answered or withdrawn."), code="not_pending")
+    # the terms are checked again as they are granted (a row made by an older rule cannot slip through)
+    delegated_terms_clean(
+        roles=relationship.roles,
+        duration_days=relationship.duration_days,
+        auto_extend=relationship.auto_extend,
+    )
     if reseller_relationship(relationship.customer, relationship.partner) is None:
         raise DomainError(
             _("%(partner)s is no longer your reseller: this request cannot be approved.")
@@ -398,6 +404,13 @@ def delegated_admins_expire_due(*, limit: int = 1000, now=None) -> dict:
                     relationship.status = S.ACTIVE
                     fields.append("status")
                 relationship.save(update_fields=fields)
+                for organization in (relationship.partner, relationship.customer):
+                    notify(
+                        organization,
+                        template="delegated_admin_extended",
+                        context=_context(relationship, days=AUTO_EXTEND_DAYS),
+                        dedupe_key=f"delegated_admin:{relationship.pk}:extended:{relationship.ends_at:%Y%m%d}",
+                    )
                 _audit_both(
                     relationship,
                     action="delegated_admin.extended",

@@ -28,7 +28,7 @@ from portal.invitations.drafts import Draft, draft_clean, draft_email, draft_ren
 from portal.invitations.models import LinkInvitationStatus
 from portal.mail.services import email_enqueue
 from portal.text import text_clean
-from portal.tokens import token_hash, token_new
+from portal.tokens import token_hash
 from providers.models import Partnership
 from providers.services.common import actor_refresh, organization_locked
 from providers.services.invitations import email_clean
@@ -100,7 +100,8 @@ def _issue(*, reseller, email, kind, partnership, customer_name, roles, days, au
             actor=by,
             organization=partnership.provider,
             target=invitation,
-            after={"reseller": reseller.legal_name, "email": email, "kind": kind},
+            # not the address: the customer has not agreed to anything with the provider yet
+            after={"reseller": reseller.legal_name, "kind": kind},
         )
     return invitation, raw_token
 
@@ -284,72 +285,40 @@ def customer_invitation_revoke(*, invitation: CustomerInvitation, by: Membership
 
 def customer_invitations_remind_due(*, limit: int = 500) -> int:
     """One reminder, ``CUSTOMER_REMINDER_DAYS`` before the end, with a fresh link (same invitation and end
-    date; the earlier link is dead). Safe to run again: ``reminded_at`` is set in the same transaction."""
-    now = timezone.now()
-    due = list(
-        CustomerInvitation.objects.filter(
-            status=Status.PENDING,
-            reminded_at__isnull=True,
-            expires_at__gt=now,
-            expires_at__lte=now + timedelta(days=settings.CUSTOMER_REMINDER_DAYS),
+    date; the earlier link is dead). Safe to run again."""
+
+    def remind(invitation: CustomerInvitation, raw_token: str) -> None:
+        email_enqueue(
+            to=invitation.email,
+            template="customer_invitation_reminder",
+            context=_draft_context(invitation, raw_token),
+            language=invitation.language,
+            secrets=("link",),
+            organization_id=invitation.organization_id,
+            dedupe_key=f"customer_invitation:{invitation.pk}:reminder",
         )
-        .order_by("expires_at")
-        .values_list("pk", flat=True)[:limit]
+
+    return links.link_invitations_remind_due(
+        CustomerInvitation,
+        within=timedelta(days=settings.CUSTOMER_REMINDER_DAYS),
+        remind=remind,
+        select_related=("organization", "provider", "invited_by"),
+        limit=limit,
     )
-    reminded = 0
-    for pk in due:
-        with transaction.atomic():
-            invitation = (
-                CustomerInvitation.objects.select_for_update(of=("self",))
-                .select_related("organization", "provider", "invited_by")
-                .filter(pk=pk, status=Status.PENDING, reminded_at__isnull=True, expires_at__gt=timezone.now())
-                .first()
-            )
-            if invitation is None:
-                continue
-            raw_token, hashed = token_new()
-            invitation.token_hash, invitation.reminded_at = hashed, timezone.now()
-            invitation.save(update_fields=["token_hash", "reminded_at"])
-            email_enqueue(
-                to=invitation.email,
-                template="customer_invitation_reminder",
-                context=_draft_context(invitation, raw_token),
-                language=invitation.language,
-                secrets=("link",),
-                organization_id=invitation.organization_id,
-                dedupe_key=f"customer_invitation:{invitation.pk}:reminder",
-            )
-            audit_record(
-                action="customer_invitation.reminded",
-                actor=None,
-                organization_id=invitation.organization_id,
-                target=invitation,
-                after={"email": invitation.email, "expires_at": invitation.expires_at.isoformat()},
-            )
-            reminded += 1
-    return reminded
 
 
 def customer_invitations_expire_due(*, limit: int = 500) -> int:
     """pending → expired past the end date; the reseller (the sender and its customer managers) is told."""
-    due = list(
-        CustomerInvitation.objects.filter(status=Status.PENDING, expires_at__lte=timezone.now())
-        .order_by("expires_at")
-        .values_list("pk", flat=True)[:limit]
+
+    def tell(invitation: CustomerInvitation) -> None:
+        notify(
+            invitation.organization,
+            template="customer_invitation_expired",
+            context={"email": invitation.email, "customer_name": invitation.customer_name},
+            dedupe_key=f"customer_invitation:{invitation.pk}:expired",
+            extra_users=[invitation.invited_by],
+        )
+
+    return links.link_invitations_expire_due(
+        CustomerInvitation, limit=limit, on_expired=tell, select_related=("organization", "invited_by")
     )
-    expired = 0
-    for invitation in CustomerInvitation.objects.filter(pk__in=due).select_related(
-        "organization", "invited_by"
-    ):
-        with transaction.atomic():
-            if not links.link_invitation_close(invitation, Status.EXPIRED, actor=None):
-                continue
-            notify(
-                invitation.organization,
-                template="customer_invitation_expired",
-                context={"email": invitation.email, "customer_name": invitation.customer_name},
-                dedupe_key=f"customer_invitation:{invitation.pk}:expired",
-                extra_users=[invitation.invited_by],
-            )
-            expired += 1
-    return expired

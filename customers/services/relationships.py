@@ -124,6 +124,29 @@ def customer_relationship_end(
                 delegated, DelegatedAdminStatus.TERMINATED, actor=by.user, reason="relationship_ended"
             )
     for row in effects["relationships"]:
+        if row.role == PartnerRole.PROVIDER and relationship.role == PartnerRole.PROVIDER:
+            # the reseller the provider served the customer through hears of it too
+            audit_record(
+                action="customer_relationship.ended",
+                actor=by.user,
+                organization_id=row.reseller_id,
+                target=row,
+                before={"status": RelationshipStatus.ACTIVE},
+                after={"status": RelationshipStatus.ENDED, "customer": customer.legal_name, "role": row.role},
+            )
+            notify(
+                row.reseller,
+                template="customer_relationship_ended",
+                context={
+                    "customer_name": customer.legal_name,
+                    "partner_name": row.partner.legal_name,
+                    "role": row.role,
+                    "reseller_name": row.reseller.legal_name,
+                    "since": row.started_at,
+                    "reason": reason,
+                },
+                dedupe_key=f"customer_relationship:{row.pk}:ended:reseller",
+            )
         notify(
             row.partner,
             template="customer_relationship_ended",
@@ -144,3 +167,60 @@ def actor_refresh_customer(by: Membership, customer) -> Membership:
     from providers.services.common import actor_refresh
 
     return actor_refresh(by, customer, Permission.PARTNERS_MANAGE)
+
+
+def provider_relationships_end_for_partnership(sender, *, partnership, by, **kwargs) -> None:
+    """Receiver of ``providers.signals.partnership_ended``: the provider's customer relationships that came
+    through this reseller end with the partnership (a later partnership does not bring them back; the
+    reseller invites the customer with the provider again). Audited in the three organizations; the
+    customer's administrators are told."""
+    rows = list(
+        CustomerRelationship.objects.select_for_update(of=("self",))
+        .select_related("customer", "partner", "reseller")
+        .filter(
+            partner=partnership.provider_id,
+            reseller=partnership.reseller_id,
+            role=PartnerRole.PROVIDER,
+            status=RelationshipStatus.ACTIVE,
+        )
+    )
+    now = timezone.now()
+    for row in rows:
+        row = transition_apply(
+            row,
+            RelationshipStatus.ENDED,
+            transitions=RELATIONSHIP_STATUS,
+            action="customer_relationship.ended",
+            actor=by,
+            organization_id=row.customer_id,
+            changes={
+                "ended_at": now,
+                "ended_by": by,
+                "ended_by_side": RelationshipSide.PARTNER,
+                "end_reason": "partnership_ended",
+            },
+            audit_after={"partner": row.partner.legal_name, "role": row.role, "reason": "partnership_ended"},
+        )
+        for organization_id in (row.partner_id, row.reseller_id):
+            audit_record(
+                action="customer_relationship.ended",
+                actor=by,
+                organization_id=organization_id,
+                target=row,
+                before={"status": RelationshipStatus.ACTIVE},
+                after={
+                    "status": RelationshipStatus.ENDED,
+                    "customer": row.customer.legal_name,
+                    "reason": "partnership_ended",
+                },
+            )
+        notify(
+            row.customer,
+            template="customer_provider_ended",
+            context={
+                "customer_name": row.customer.legal_name,
+                "provider_name": row.partner.legal_name,
+                "reseller_name": row.reseller.legal_name,
+            },
+            dedupe_key=f"customer_relationship:{row.pk}:partnership_ended",
+        )

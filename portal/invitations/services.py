@@ -1,7 +1,7 @@
 """Every write to a link invitation. Call them inside the app's service transaction, after the app has
 taken its own locks (for membership: the organization row) and checked its own rules."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -174,16 +174,70 @@ def link_invitation_decline(invitation: LinkInvitation, *, user, reason: str = "
         )
 
 
-def link_invitations_expire_due(model: type[LinkInvitation], *, limit: int = 500) -> int:
-    """pending → expired for invitations past their date (beat job; safe to run again)."""
+def link_invitations_expire_due(
+    model: type[LinkInvitation],
+    *,
+    limit: int = 500,
+    on_expired: Callable[[LinkInvitation], None] | None = None,
+    select_related: Sequence[str] = (),
+) -> int:
+    """pending → expired for invitations past their date (beat job; safe to run again). ``on_expired``
+    runs in the same transaction as each expiry this call made (to tell the sender)."""
     due = list(
         model.objects.filter(status=Status.PENDING, expires_at__lte=timezone.now())
         .order_by("expires_at")
         .values_list("pk", flat=True)[:limit]
     )
     expired = 0
-    for invitation in model.objects.filter(pk__in=due):
+    for invitation in model.objects.filter(pk__in=due).select_related(*select_related):
         with transaction.atomic():
             if link_invitation_close(invitation, Status.EXPIRED, actor=None):
+                if on_expired is not None:
+                    on_expired(invitation)
                 expired += 1
     return expired
+
+
+def link_invitations_remind_due(
+    model: type[LinkInvitation],
+    *,
+    within: timedelta,
+    remind: Callable[[LinkInvitation, str], None],
+    select_related: Sequence[str] = (),
+    limit: int = 500,
+) -> int:
+    """One reminder per pending invitation, ``within`` its end, with a fresh link: the same invitation and
+    end date, the earlier link dead. ``remind(invitation, raw_token)`` sends it in the same transaction
+    that sets ``reminded_at`` (the model has that field), so the job is safe to run again."""
+    now = timezone.now()
+    due = list(
+        model.objects.filter(
+            status=Status.PENDING, reminded_at__isnull=True, expires_at__gt=now, expires_at__lte=now + within
+        )
+        .order_by("expires_at")
+        .values_list("pk", flat=True)[:limit]
+    )
+    reminded = 0
+    for pk in due:
+        with transaction.atomic():
+            invitation = (
+                model.objects.select_for_update(of=("self",))
+                .select_related(*select_related)
+                .filter(pk=pk, status=Status.PENDING, reminded_at__isnull=True, expires_at__gt=timezone.now())
+                .first()
+            )
+            if invitation is None:
+                continue
+            raw_token, hashed = token_new()
+            invitation.token_hash, invitation.reminded_at = hashed, timezone.now()
+            invitation.save(update_fields=["token_hash", "reminded_at"])
+            remind(invitation, raw_token)
+            audit_record(
+                action=f"{model.AUDIT_PREFIX}.reminded",
+                actor=None,
+                organization_id=invitation.audit_organization_id,
+                target=invitation,
+                after={"email": invitation.email, "expires_at": invitation.expires_at.isoformat()},
+            )
+            reminded += 1
+    return reminded

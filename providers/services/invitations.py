@@ -25,7 +25,7 @@ from portal.invitations import services as links
 from portal.invitations.drafts import Draft, draft_clean, draft_email, draft_render
 from portal.invitations.models import LinkInvitationStatus
 from portal.mail.services import email_enqueue
-from portal.tokens import token_hash, token_new
+from portal.tokens import token_hash
 from providers.models import PartnershipInvitation, PartnershipRequest, ProviderListing
 from providers.selectors import countries_served
 from providers.services.common import actor_refresh, organization_email, organization_locked
@@ -272,74 +272,40 @@ def partnership_invitation_revoke(
 
 def partnership_invitations_remind_due(*, limit: int = 500) -> int:
     """One reminder, ``PARTNERSHIP_REMINDER_DAYS`` before the end, with a fresh link (same invitation and
-    end date; the earlier link is dead). Safe to run again: ``reminded_at`` is set in the same
-    transaction."""
-    now = timezone.now()
-    due = list(
-        PartnershipInvitation.objects.filter(
-            status=Status.PENDING,
-            reminded_at__isnull=True,
-            expires_at__gt=now,
-            expires_at__lte=now + timedelta(days=settings.PARTNERSHIP_REMINDER_DAYS),
+    end date; the earlier link is dead). Safe to run again."""
+
+    def remind(invitation: PartnershipInvitation, raw_token: str) -> None:
+        email_enqueue(
+            to=invitation.email,
+            template="partnership_invitation_reminder",
+            context=_draft_context(invitation, raw_token),
+            language=invitation.language,
+            secrets=("link",),
+            organization_id=invitation.organization_id,
+            dedupe_key=f"partnership_invitation:{invitation.pk}:reminder",
         )
-        .order_by("expires_at")
-        .values_list("pk", flat=True)[:limit]
+
+    return links.link_invitations_remind_due(
+        PartnershipInvitation,
+        within=timedelta(days=settings.PARTNERSHIP_REMINDER_DAYS),
+        remind=remind,
+        select_related=("organization", "invited_by"),
+        limit=limit,
     )
-    reminded = 0
-    for pk in due:
-        with transaction.atomic():
-            invitation = (
-                PartnershipInvitation.objects.select_for_update(of=("self",))
-                .select_related("organization", "invited_by")
-                .filter(pk=pk, status=Status.PENDING, reminded_at__isnull=True, expires_at__gt=timezone.now())
-                .first()
-            )
-            if invitation is None:
-                continue
-            raw_token, hashed = token_new()
-            invitation.token_hash, invitation.reminded_at = hashed, timezone.now()
-            invitation.save(update_fields=["token_hash", "reminded_at"])
-            context = _draft_context(invitation, raw_token)
-            email_enqueue(
-                to=invitation.email,
-                template="partnership_invitation_reminder",
-                context=context,
-                language=invitation.language,
-                secrets=("link",),
-                organization_id=invitation.organization_id,
-                dedupe_key=f"partnership_invitation:{invitation.pk}:reminder",
-            )
-            audit_record(
-                action="partnership_invitation.reminded",
-                actor=None,
-                organization_id=invitation.organization_id,
-                target=invitation,
-                after={"email": invitation.email, "expires_at": invitation.expires_at.isoformat()},
-            )
-            reminded += 1
-    return reminded
 
 
 def partnership_invitations_expire_due(*, limit: int = 500) -> int:
     """pending → expired past the end date; the provider (the sender and its partner managers) is told."""
-    due = list(
-        PartnershipInvitation.objects.filter(status=Status.PENDING, expires_at__lte=timezone.now())
-        .order_by("expires_at")
-        .values_list("pk", flat=True)[:limit]
+
+    def tell(invitation: PartnershipInvitation) -> None:
+        organization_email(
+            invitation.organization,
+            template="partnership_invitation_expired",
+            context={"email": invitation.email, "partner_id": invitation.partner_id},
+            dedupe_key=f"partnership_invitation:{invitation.pk}:expired",
+            extra_users=[invitation.invited_by],
+        )
+
+    return links.link_invitations_expire_due(
+        PartnershipInvitation, limit=limit, on_expired=tell, select_related=("organization", "invited_by")
     )
-    expired = 0
-    for invitation in PartnershipInvitation.objects.filter(pk__in=due).select_related(
-        "organization", "invited_by"
-    ):
-        with transaction.atomic():
-            if not links.link_invitation_close(invitation, Status.EXPIRED, actor=None):
-                continue
-            organization_email(
-                invitation.organization,
-                template="partnership_invitation_expired",
-                context={"email": invitation.email, "partner_id": invitation.partner_id},
-                dedupe_key=f"partnership_invitation:{invitation.pk}:expired",
-                extra_users=[invitation.invited_by],
-            )
-            expired += 1
-    return expired

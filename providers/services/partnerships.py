@@ -30,6 +30,7 @@ from providers.models import (
 from providers.selectors import partnership_active_between, reseller_memberships_authorizing
 from providers.services.common import actor_refresh, organization_email
 from providers.services.requests import country_served_require, partnership_request_answered
+from providers.signals import partnership_ended
 
 NOT_A_RESELLER = _(
     "Only an approved indirect reseller can authorise an indirect provider, by one of its Global admins or "
@@ -209,6 +210,7 @@ def partnership_end(*, partnership: Partnership, by: Membership, reason: str) ->
         after={"status": partnership.status, "reason": reason, "ended_by": side.legal_name},
     )
     partnership = Partnership.objects.select_related("provider", "reseller").get(pk=partnership.pk)
+    partnership_ended.send(sender=Partnership, partnership=partnership, by=by.user)
     context = {**_partnership_context(partnership), "ended_by_name": side.legal_name}
     for organization in (provider, reseller):
         organization_email(

@@ -280,7 +280,10 @@ def test_auto_extend_adds_180_days_and_starts_the_reminders_afresh(sides, start)
     new_end = ends + timedelta(days=AUTO_EXTEND_DAYS)
     assert AUTO_EXTEND_DAYS == 180
     assert state(access) == (S.ACTIVE, new_end, None, 1, None)
-    assert not OutboxEmail.objects.exists()
+    # both sides are told of the extension once (the job ran twice), with the new end date
+    extended = OutboxEmail.objects.filter(template="delegated_admin_extended")
+    assert extended.count() == OutboxEmail.objects.count() == 2
+    assert all(new_end.strftime("%Y-%m-%d") in email.body_text for email in extended)
     events = AuditEvent.objects.filter(action="delegated_admin.extended")
     assert sorted(events.values_list("organization_id", flat=True)) == sorted(
         [sides.customer.pk, sides.reseller.pk]

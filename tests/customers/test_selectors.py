@@ -32,6 +32,8 @@ from customers.selectors import (
     pending_approvals_of,
 )
 from customers.services.relationships import customer_relationship_end
+from portal.audit.models import AuditEvent
+from portal.mail.models import OutboxEmail
 from providers.models import Partnership
 from providers.services.partnerships import partnership_end
 from tests.factories.accounts import MembershipFactory, UserFactory
@@ -142,10 +144,13 @@ def test_ending_the_partnership_takes_the_access_away(reseller, provider, shared
     customer, _reseller_row, provider_row, _live = shared
     partnership = Partnership.objects.get(provider=provider, reseller=reseller)
 
+    customer_admin = admin(customer)
+
     partnership_end(partnership=partnership, by=admin(reseller), reason="We stop.")
 
     provider_row.refresh_from_db()
-    assert provider_row.status == RelationshipStatus.ACTIVE  # the row stays; the selector says no
+    # the relationship ends with the partnership: a later partnership does not bring the customer back
+    assert provider_row.status == RelationshipStatus.ENDED
     assert visible_customers(provider) == []
     assert not partner_may(provider, customer, "view")
     assert not partner_may(provider, customer, "order")
@@ -153,6 +158,17 @@ def test_ending_the_partnership_takes_the_access_away(reseller, provider, shared
         customer_relationship_for(provider, customer.public_id)
     # The reseller keeps its customer.
     assert partner_may(reseller, customer, "view")
+    # The customer is told, and audited in the three organizations.
+    told = OutboxEmail.objects.filter(template="customer_provider_ended")
+    assert [(email.to, email.organization_id) for email in told] == [(customer_admin.user.email, customer.pk)]
+    ended = AuditEvent.objects.filter(action="customer_relationship.ended", target_id=str(provider_row.public_id))
+    assert sorted(ended.values_list("organization_id", flat=True)) == sorted(
+        [customer.pk, provider.pk, reseller.pk]
+    )
+    # A new partnership later does not bring the customer back: the customer agreed to the old one.
+    Partnership.objects.create(provider=provider, reseller=reseller)
+    assert visible_customers(provider) == []
+    assert not partner_may(provider, customer, "order")
 
 
 def test_a_reseller_relationship_that_ended_takes_the_providers_access_away(reseller, provider, shared):

@@ -1211,8 +1211,14 @@ def test_ending_the_provider_ends_that_relationship_only(reseller_admin, custome
     )
     assert not partner_may(provider, customer, "view")
     assert partner_may(reseller, customer, "helpdesk_admin")
-    assert audited("customer_relationship.ended") == sorted([customer.pk, provider.pk])
-    assert outbox() == [("customer_relationship_ended", "kenji@contoso.example", provider.pk)]
+    # the reseller the provider served the customer through hears of it too
+    assert audited("customer_relationship.ended") == sorted([customer.pk, provider.pk, reseller.pk])
+    assert sorted(outbox()) == sorted(
+        [
+            ("customer_relationship_ended", "kenji@contoso.example", provider.pk),
+            ("customer_relationship_ended", "rei@fabrikam.example", reseller.pk),
+        ]
+    )
 
 
 def test_only_the_customers_global_admin_ends_a_relationship(reseller_admin, customer_admin, shared):
