@@ -11,6 +11,7 @@ class CustomersConfig(AppConfig):
         from customers.audit_actions import CUSTOMER_ACTION_LABELS
         from customers.services.relationships import provider_relationships_end_for_partnership
         from customers.signals import customer_rename
+        from customers.views.customer_side import partners_card
         from customers.views.partner_side import dashboard_card
         from portal.audit.catalogue import register
         from portal.navigation import DashboardCard, OrganizationPageEntry, page_register
@@ -23,6 +24,14 @@ class CustomersConfig(AppConfig):
                 nav_label=_("Customers"),
                 nav_order=10,
                 cards=(DashboardCard("customers/_card.html", order=20, context=dashboard_card),),
+            )
+        )
+        page_register(
+            # a customer's Partner relationships (Account settings): no menu item of its own, a card
+            OrganizationPageEntry(
+                "partners",
+                "customers:partners",
+                cards=(DashboardCard("customers/_partners_card.html", order=25, context=partners_card),),
             )
         )
         register(CUSTOMER_ACTION_LABELS)

@@ -22,6 +22,7 @@ from customers.models import (
     CustomerRelationship,
     DelegatedAdminRelationship,
     DelegatedAdminStatus,
+    DelegatedRole,
     PartnerRole,
     RelationshipStatus,
 )
@@ -173,7 +174,10 @@ class DelegatedAdminReviewView(_CustomerSideMixin, OrganizationView):
             )
             return self.back_to_partners()
         form = DelegatedAdminDeclineForm(request.POST)
-        if decision == "decline" and form.is_valid():
+        if decision != "decline":
+            form.is_valid()
+            form.add_error(None, _("Choose Approve or Decline."))
+        elif form.is_valid():
             try:
                 delegated_admin_decline(
                     relationship=relationship, by=self.membership, reason=form.cleaned_data["reason"]
@@ -197,6 +201,7 @@ class DelegatedAdminReviewView(_CustomerSideMixin, OrganizationView):
             delegated=_delegated_view(relationship),
             replaces=_delegated_view(replaces),
             is_pending=relationship.status == DelegatedAdminStatus.APPROVAL_PENDING,
+            grants_global_admin=DelegatedRole.GLOBAL_ADMIN in relationship.roles,
             # the end date if approved now (the service starts the relationship at approval)
             ends_if_approved=delegated_end(timezone.now(), relationship.duration_days),
             auto_extend_days=AUTO_EXTEND_DAYS,
@@ -274,3 +279,17 @@ class RelationshipEndView(_CustomerSideMixin, OrganizationView):
             relationship=relationship, effects=effects, form=form, reseller_role=PartnerRole.RESELLER
         )
         return render(self.request, "customers/relationship_end.html", context, status=status)
+
+
+def partners_card(view) -> dict:
+    """The customer's Partner relationships card: the oldest request to answer and the delegated admin
+    access that ends next (one LIMIT 1 query each, never a count over the organization's history)."""
+    organization = view.organization
+    pending = pending_approvals_of(organization).order_by("requested_at", "id").first()
+    ending = (
+        delegated_admins_of_customer(organization)
+        .filter(status__in=DELEGATED_ADMIN_LIVE, ends_at__gt=timezone.now())
+        .order_by("ends_at", "id")
+        .first()
+    )
+    return {"pending": pending, "ending": ending}

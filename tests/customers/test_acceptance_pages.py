@@ -115,7 +115,7 @@ def test_signed_out_the_page_spells_out_the_grants_and_offers_sign_in_and_sign_u
     assert "Helpdesk administrator" in body and "License administrator" in body
     assert "Assign and remove licences of your subscriptions to your users." in body
     assert "<dt>Starts</dt><dd>When you accept</dd>" in body
-    assert "<dt>Ends</dt><dd><strong>2031-06-08</strong> (after 90 days)</dd>" in body
+    assert "<dt>Ends (UTC)</dt><dd><strong>2031-06-08</strong> (after 90 days)</dd>" in body
     assert "No: the access ends on that date, unless you approve a new request." in body
     assert "Account settings > Partner relationships" in body
     assert "Indirect provider</span>" not in body
@@ -140,7 +140,7 @@ def test_signed_out_a_with_provider_invitation_has_its_own_look_and_a_card_per_p
         "<bdi>Northwind Distribution KK</bdi> may submit orders for your organization, through "
         "<bdi>Fabrikam Japan KK</bdi>, your reseller of record."
     ) in body
-    assert "<dt>Ends</dt><dd><strong>2032-03-09</strong> (after 365 days)</dd>" in body
+    assert "<dt>Ends (UTC)</dt><dd><strong>2032-03-09</strong> (after 365 days)</dd>" in body
     assert (
         "Yes: at its end the access is extended by 180 days, each time, while <bdi>Fabrikam Japan KK</bdi> "
         "stays your reseller of record."

@@ -284,7 +284,10 @@ def test_ending_the_reseller_shows_its_effects_then_ends_the_provider_and_the_ac
         "<bdi>Fabrikam Japan KK</bdi> loses its delegated admin roles in your tenant at once "
         "(they would have ended on 2031-06-08):"
     ) in body
-    assert "Helpdesk administrator, License administrator." in body
+    assert (
+        '<li class="customer-role-name">Helpdesk administrator</li>'
+        '<li class="customer-role-name">License administrator</li>'
+    ) in body
     assert state() == before  # showing changes nothing
 
     response = signed_in.post(
@@ -344,12 +347,20 @@ def test_approving_a_role_request_replaces_the_live_roles(signed_in, customer, r
     assert "User administrator" in body
     assert "Create, change and delete your users and groups" in body
     assert "<dt>Access duration</dt><dd>30 days</dd>" in body
-    assert "<dt>Ends</dt><dd><strong>2031-04-09</strong>, if you approve today</dd>" in body
+    assert "<dt>Ends (UTC)</dt><dd><strong>2031-04-09</strong>, if you approve today</dd>" in body
+    assert "Global administrator is among the roles" not in body
     assert (
         "these roles that <bdi>Fabrikam Japan KK</bdi> holds now "
         '(until <span class="nowrap">2031-06-08</span>) end' in body
     )
     assert 'name="decision" value="approve"' in body and 'name="decision" value="decline"' in body
+
+    # neither button: a clear error, and nothing changes
+    response = signed_in.post(review, {"decision": "maybe"})
+    assert response.status_code == 400
+    assert "Choose Approve or Decline." in text(response)
+    request.refresh_from_db()
+    assert request.status == DelegatedAdminStatus.APPROVAL_PENDING
 
     response = signed_in.post(review, {"decision": "approve"})
 
@@ -473,3 +484,22 @@ def test_the_activity_log_names_the_partner_steps(signed_in, customer, reseller,
 
     assert 'Delegated admin access ended<br><code class="muted">delegated_admin.terminated</code>' in body
     assert 'Customer relationship ended<br><code class="muted">customer_relationship.ended</code>' in body
+
+
+def test_the_customers_dashboard_shows_the_request_to_answer_and_the_next_end(
+    signed_in, customer, reseller, linked
+):
+    dashboard = reverse(
+        "accounts:organization_dashboard", kwargs={"organization_public_id": customer.public_id}
+    )
+    body = text(signed_in.get(dashboard))
+    assert "Partner relationships" in body and "asks for delegated admin roles" not in body
+    assert f"Delegated admin access that ends next: <bdi>{reseller.legal_name}</bdi>" in body
+
+    request = pending_request(customer, reseller)
+    body = text(signed_in.get(dashboard))
+    review = url("delegated_admin_review", customer, delegated_admin_id=request.public_id)
+    assert (
+        f'<bdi>{reseller.legal_name}</bdi> asks for delegated admin roles in your tenant: <a href="{review}">'
+        in body
+    )

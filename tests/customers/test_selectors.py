@@ -161,7 +161,9 @@ def test_ending_the_partnership_takes_the_access_away(reseller, provider, shared
     # The customer is told, and audited in the three organizations.
     told = OutboxEmail.objects.filter(template="customer_provider_ended")
     assert [(email.to, email.organization_id) for email in told] == [(customer_admin.user.email, customer.pk)]
-    ended = AuditEvent.objects.filter(action="customer_relationship.ended", target_id=str(provider_row.public_id))
+    ended = AuditEvent.objects.filter(
+        action="customer_relationship.ended", target_id=str(provider_row.public_id)
+    )
     assert sorted(ended.values_list("organization_id", flat=True)) == sorted(
         [customer.pk, provider.pk, reseller.pk]
     )

@@ -1230,3 +1230,37 @@ def test_only_the_customers_global_admin_ends_a_relationship(reseller_admin, cus
     assert refused(end, relationship=reseller_row, by=member_of(CustomerFactory())).code == "not_yours"
     # The partner cannot end it through the customer's service either.
     assert refused(end, relationship=reseller_row, by=reseller_admin).code == "not_yours"
+
+
+def test_a_legacy_request_with_global_administrator_and_auto_extend_cannot_be_approved(reseller):
+    """The terms are checked again when granted: a row written by an older rule (here, by hand) is refused
+    at approval, and nothing changes."""
+    customer, _relationship, _live = customer_linked(reseller)
+    customer_admin = member_of(customer)
+    legacy = DelegatedAdminRelationship.objects.create(
+        customer=customer,
+        partner=reseller,
+        roles=["global_admin"],
+        duration_days=30,
+        auto_extend=True,
+        status=D.APPROVAL_PENDING,
+    )
+    error = refused(delegated.delegated_admin_approve, relationship=legacy, by=customer_admin)
+    assert (error.code, error.field) == ("auto_extend_global_admin", "auto_extend")
+
+
+def test_the_customer_can_still_decline_an_invitation_of_a_suspended_reseller(reseller):
+    from tests.factories.customers import CustomerInvitationFactory
+
+    user = UserFactory(email="it@tailspin.example")
+    invitation = CustomerInvitationFactory(organization=reseller, email=user.email)
+    Organization.objects.filter(pk=reseller.pk).update(status=Organization.Status.SUSPENDED)
+    invitation.refresh_from_db()
+    with pytest.raises(InvitationUnusable) as error:
+        acceptance.customer_invitation_check(invitation, user)
+    assert error.value.code == "reseller_inactive"
+    acceptance.customer_invitation_decline(
+        invitation=invitation, user=user, reason="We chose another partner."
+    )
+    invitation.refresh_from_db()
+    assert (invitation.status, invitation.reason) == (Status.DECLINED, "We chose another partner.")
