@@ -494,12 +494,9 @@ def test_the_customers_dashboard_shows_the_request_to_answer_and_the_next_end(
     )
     body = text(signed_in.get(dashboard))
     assert "Partner relationships" in body and "asks for delegated admin roles" not in body
-    assert f"Delegated admin access that ends next: <bdi>{reseller.legal_name}</bdi>" in body
+    assert "The next delegated admin access to end in your tenant ends on" in body
 
     request = pending_request(customer, reseller)
     body = text(signed_in.get(dashboard))
     review = url("delegated_admin_review", customer, delegated_admin_id=request.public_id)
-    assert (
-        f'<bdi>{reseller.legal_name}</bdi> asks for delegated admin roles in your tenant: <a href="{review}">'
-        in body
-    )
+    assert f'A partner asks for delegated admin roles in your tenant: <a href="{review}">' in body
