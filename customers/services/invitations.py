@@ -24,11 +24,10 @@ from customers.services.common import delegated_terms_clean, notify, role_lines
 from portal.audit.services import audit_record
 from portal.errors import DomainError
 from portal.invitations import services as links
-from portal.invitations.drafts import Draft, draft_clean, draft_email, draft_render
+from portal.invitations.drafts import Draft, draft_clean, draft_email, draft_render, draft_token_require
 from portal.invitations.models import LinkInvitationStatus
 from portal.mail.services import email_enqueue
 from portal.text import text_clean
-from portal.tokens import token_hash
 from providers.models import Partnership
 from providers.services.common import actor_refresh, organization_locked
 from providers.services.invitations import email_clean
@@ -172,14 +171,6 @@ def invitation_draft(*, invitation: CustomerInvitation, raw_token: str) -> Draft
     )
 
 
-STALE_DRAFT = _("This draft belongs to an older link. Resend the invitation to get a new draft.")
-
-
-def _token_require(invitation: CustomerInvitation, raw_token: str) -> None:
-    if not raw_token or token_hash(raw_token) != invitation.token_hash:
-        raise DomainError(STALE_DRAFT, code="draft_stale")
-
-
 def _locked(invitation: CustomerInvitation, by: Membership) -> tuple[CustomerInvitation, Membership]:
     reseller = organization_locked(invitation.organization, kind=Organization.Kind.RESELLER)
     return (
@@ -197,7 +188,7 @@ def customer_invitation_email(
     """The portal sends the reseller's (edited) draft; the personalised link must still be in it."""
     invitation, reseller = _locked(invitation, by)
     by = actor_refresh(by, reseller, Permission.CUSTOMERS_INVITE)
-    _token_require(invitation, raw_token)
+    draft_token_require(invitation, raw_token)
     if invitation.emailed_at is not None:
         raise DomainError(
             _("The portal already emailed this invitation. Resend it to send a new link."),

@@ -34,7 +34,6 @@ from customers.partner_forms import (
 from customers.services.common import role_lines
 from customers.services.delegated import delegated_admin_request
 from customers.services.invitations import (
-    STALE_DRAFT,
     customer_invitation_create,
     customer_invitation_email,
     customer_invitation_resend,
@@ -43,9 +42,9 @@ from customers.services.invitations import (
     invitation_link,
 )
 from portal.errors import DomainError, form_add_domain_error
+from portal.invitations.draft_views import InvitationActionsMixin
 from portal.invitations.drafts import DraftForm, mailto_href
 from portal.lists import keyset_page
-from portal.tokens import token_hash
 
 #: The orderings of the keyset lists (portal.lists): every field one way, the last one unique.
 CUSTOMER_ORDERING = ("customer_name", "id")
@@ -307,7 +306,7 @@ class InvitationListView(_PartnerPage):
         return render(request, "customers/invitations.html", context, status=400 if page is None else 200)
 
 
-class _InvitationAction(_DraftPage):
+class _InvitationAction(InvitationActionsMixin, _DraftPage):
     def invitation(self, customer_invitation_id) -> CustomerInvitation:
         invitation = (
             selectors.customer_invitations_of(self.organization)
@@ -320,62 +319,28 @@ class _InvitationAction(_DraftPage):
 
 
 class InvitationSendView(_InvitationAction):
-    """POST: the portal sends the reseller's edited draft. A mistake in the draft brings the draft back
-    with the error at its field; a stale draft or a closed invitation goes back to the list."""
+    """POST: the portal sends the reseller's edited draft (``InvitationActionsMixin.draft_send``)."""
 
     def post(self, request, customer_invitation_id):
-        invitation = self.invitation(customer_invitation_id)
-        form = DraftForm(request.POST)
-        if not form.is_valid():  # strings only (a NUL character is not one): the service decides the rest
-            token = form.cleaned_data.get("token") or ""
-            if not token or token_hash(token) != invitation.token_hash:
-                messages.error(request, STALE_DRAFT)
-                return self.redirect_to("invitations")
-            return self.render_draft(invitation, raw_token=token, form=form, status=400)
-        try:
-            invitation = customer_invitation_email(
-                invitation=invitation,
-                raw_token=form.cleaned_data["token"],
-                subject=form.cleaned_data["subject"],
-                body=form.cleaned_data["body"],
-                by=self.membership,
-            )
-        except DomainError as error:
-            if error.field not in form.fields:
-                messages.error(request, error.message)
-                return self.redirect_to("invitations")
-            # A field error comes after the token was checked: the draft may show its link again.
-            form_add_domain_error(form, error)
-            return self.render_draft(invitation, raw_token=form.cleaned_data["token"], form=form, status=400)
-        messages.success(request, _("The invitation was emailed to %(email)s.") % {"email": invitation.email})
-        return self.redirect_to("invitations")
+        return self.draft_send(
+            request, self.invitation(customer_invitation_id), send=customer_invitation_email
+        )
 
 
 class InvitationResendView(_InvitationAction):
     """POST: a new link to the same recipient with the same terms (the old one dies), and its draft."""
 
     def post(self, request, customer_invitation_id):
-        invitation = self.invitation(customer_invitation_id)
-        try:
-            invitation, raw_token = customer_invitation_resend(invitation=invitation, by=self.membership)
-        except DomainError as error:
-            messages.error(request, error.message)
-            return self.redirect_to("invitations")
-        return self.render_draft(invitation, raw_token=raw_token)
+        return self.invitation_resend(
+            request, self.invitation(customer_invitation_id), resend=customer_invitation_resend
+        )
 
 
 class InvitationRevokeView(_InvitationAction):
     def post(self, request, customer_invitation_id):
-        invitation = self.invitation(customer_invitation_id)
-        try:
-            customer_invitation_revoke(invitation=invitation, by=self.membership)
-        except DomainError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(
-                request, _("The invitation to %(email)s was revoked.") % {"email": invitation.email}
-            )
-        return self.redirect_to("invitations")
+        return self.invitation_revoke(
+            request, self.invitation(customer_invitation_id), revoke=customer_invitation_revoke
+        )
 
 
 class DelegatedAdminRequestView(_PartnerPage):

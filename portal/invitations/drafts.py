@@ -23,6 +23,17 @@ from portal.mail import sealing
 from portal.mail.models import OutboxEmail
 from portal.mail.services import email_enqueue_rendered, text_render
 from portal.text import text_clean
+from portal.tokens import token_hash
+
+#: a draft posted with a token that is no longer the invitation's (resent since, or forged)
+STALE_DRAFT = _("This draft belongs to an older link. Resend the invitation to get a new draft.")
+
+
+def draft_token_require(invitation, raw_token: str) -> None:
+    """Refuse a draft whose hidden token is not the invitation's current link."""
+    if not raw_token or token_hash(raw_token) != invitation.token_hash:
+        raise DomainError(STALE_DRAFT, code="draft_stale")
+
 
 SUBJECT_MAX = 200
 BODY_MAX = 10_000

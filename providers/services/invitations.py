@@ -22,10 +22,9 @@ from accounts.services.people import canonical_email
 from portal.audit.services import audit_record
 from portal.errors import DomainError
 from portal.invitations import services as links
-from portal.invitations.drafts import Draft, draft_clean, draft_email, draft_render
+from portal.invitations.drafts import Draft, draft_clean, draft_email, draft_render, draft_token_require
 from portal.invitations.models import LinkInvitationStatus
 from portal.mail.services import email_enqueue
-from portal.tokens import token_hash
 from providers.models import PartnershipInvitation, PartnershipRequest, ProviderListing
 from providers.selectors import countries_served
 from providers.services.common import actor_refresh, organization_email, organization_locked
@@ -163,14 +162,6 @@ def invitation_draft(*, invitation: PartnershipInvitation, raw_token: str) -> Dr
     )
 
 
-STALE_DRAFT = _("This draft belongs to an older link. Resend the invitation to get a new draft.")
-
-
-def _token_require(invitation: PartnershipInvitation, raw_token: str) -> None:
-    if not raw_token or token_hash(raw_token) != invitation.token_hash:
-        raise DomainError(STALE_DRAFT, code="draft_stale")
-
-
 def _email(invitation: PartnershipInvitation, raw_token: str, *, subject: str, body: str, by: User) -> None:
     draft_email(
         to=invitation.email,
@@ -204,7 +195,7 @@ def partnership_invitation_email(
     invitation = PartnershipInvitation.objects.select_for_update().get(
         pk=invitation.pk, organization=provider
     )
-    _token_require(invitation, raw_token)
+    draft_token_require(invitation, raw_token)
     if invitation.emailed_at is not None:
         raise DomainError(
             _("The portal already emailed this invitation. Resend it to send a new link."),

@@ -29,14 +29,13 @@ from accounts.organization_views import (
 from accounts.roles import Permission
 from accounts.scoping import OrganizationView
 from portal.errors import DomainError, form_add_domain_error
+from portal.invitations.draft_views import InvitationActionsMixin
 from portal.invitations.drafts import DraftForm, mailto_href
 from portal.invitations.models import LinkInvitationStatus
 from portal.lists import keyset_page
-from portal.tokens import token_hash
 from providers import selectors
 from providers.models import PartnershipInvitation, PartnershipRequest, PartnershipStatus, RequestStatus
 from providers.services.invitations import (
-    STALE_DRAFT,
     invitation_draft,
     invitation_link,
     partnership_invitation_create,
@@ -329,7 +328,7 @@ class InviteView(_DraftPage):
         return render(self.request, "providers/invite.html", context, status=status)
 
 
-class _InvitationAction(_DraftPage):
+class _InvitationAction(InvitationActionsMixin, _DraftPage):
     def invitation(self, partnership_invitation_id) -> PartnershipInvitation:
         invitation = selectors.invitation_get(self.organization, partnership_invitation_id)
         if invitation is None:
@@ -338,62 +337,28 @@ class _InvitationAction(_DraftPage):
 
 
 class InvitationSendView(_InvitationAction):
-    """POST: the portal sends the provider's edited draft. A mistake in the draft brings the draft back
-    with the error at its field; a stale draft or a closed invitation goes back to the list."""
+    """POST: the portal sends the provider's edited draft (``InvitationActionsMixin.draft_send``)."""
 
     def post(self, request, partnership_invitation_id):
-        invitation = self.invitation(partnership_invitation_id)
-        form = DraftForm(request.POST)
-        if not form.is_valid():  # strings only (a NUL character is not one): the service decides the rest
-            token = form.cleaned_data.get("token") or ""
-            if not token or token_hash(token) != invitation.token_hash:
-                messages.error(request, STALE_DRAFT)
-                return self.redirect_to("invitations")
-            return self.render_draft(invitation, raw_token=token, form=form, status=400)
-        try:
-            invitation = partnership_invitation_email(
-                invitation=invitation,
-                raw_token=form.cleaned_data["token"],
-                subject=form.cleaned_data["subject"],
-                body=form.cleaned_data["body"],
-                by=self.membership,
-            )
-        except DomainError as error:
-            if error.field not in form.fields:
-                messages.error(request, error.message)
-                return self.redirect_to("invitations")
-            # A field error comes after the token was checked: the draft may show its link again.
-            form_add_domain_error(form, error)
-            return self.render_draft(invitation, raw_token=form.cleaned_data["token"], form=form, status=400)
-        messages.success(request, _("The invitation was emailed to %(email)s.") % {"email": invitation.email})
-        return self.redirect_to("invitations")
+        return self.draft_send(
+            request, self.invitation(partnership_invitation_id), send=partnership_invitation_email
+        )
 
 
 class InvitationResendView(_InvitationAction):
     """POST: a new link to the same recipient (the old one dies), and its draft."""
 
     def post(self, request, partnership_invitation_id):
-        invitation = self.invitation(partnership_invitation_id)
-        try:
-            invitation, raw_token = partnership_invitation_resend(invitation=invitation, by=self.membership)
-        except DomainError as error:
-            messages.error(request, error.message)
-            return self.redirect_to("invitations")
-        return self.render_draft(invitation, raw_token=raw_token)
+        return self.invitation_resend(
+            request, self.invitation(partnership_invitation_id), resend=partnership_invitation_resend
+        )
 
 
 class InvitationRevokeView(_InvitationAction):
     def post(self, request, partnership_invitation_id):
-        invitation = self.invitation(partnership_invitation_id)
-        try:
-            partnership_invitation_revoke(invitation=invitation, by=self.membership)
-        except DomainError as error:
-            messages.error(request, error.message)
-        else:
-            messages.success(
-                request, _("The invitation to %(email)s was revoked.") % {"email": invitation.email}
-            )
-        return self.redirect_to("invitations")
+        return self.invitation_revoke(
+            request, self.invitation(partnership_invitation_id), revoke=partnership_invitation_revoke
+        )
 
 
 class RequestDeclineView(_ProviderPage):
