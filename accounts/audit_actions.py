@@ -24,6 +24,7 @@ ACTION_LABELS = {
     "directory_user.created": _("Directory user created"),
     "directory_user.disabled": _("Directory user disabled"),
     "directory_user.enabled": _("Directory user enabled"),
+    "directory_user.setup_completed": _("Directory user chose a password"),
 }
 
 #: What program staff do on the review site (accounts/services/review.py).

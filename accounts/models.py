@@ -146,6 +146,12 @@ class DirectoryUser(PasswordCredential):
     )
     status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE)
     created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    #: where the set-up email of a user added by an administrator goes (the directory has no mailboxes)
+    contact_email = models.EmailField(_("contact email"), blank=True)
+    language = models.CharField(_("language"), max_length=8, choices=settings.LANGUAGES, blank=True)
+    #: the set-up link's token, as a SHA-256 hash; cleared when the user chooses a password
+    setup_token_hash = models.CharField(_("set-up token hash"), max_length=64, blank=True, editable=False)
+    setup_expires_at = models.DateTimeField(_("set-up link expires at"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("directory user")
@@ -164,6 +170,15 @@ class DirectoryUser(PasswordCredential):
             ),
             password_hashed_constraint("directory_user"),
             status_constraint("directory_user", DirectoryUserStatus),
+            models.UniqueConstraint(
+                fields=["setup_token_hash"],
+                condition=~models.Q(setup_token_hash=""),
+                name="directory_user_setup_token_unique",
+            ),
+        ]
+        indexes = [
+            # a tenant's users page: a keyset list by name
+            models.Index(fields=["tenant", "user_principal_name", "id"], name="directory_user_tenant_idx"),
         ]
 
     def __str__(self) -> str:

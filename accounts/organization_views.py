@@ -4,11 +4,7 @@ Each is an ``OrganizationView``: the organization comes from the URL and the use
 permission from the access policy table.
 """
 
-import csv
-import json
-
 from django.contrib import messages
-from django.http import StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -19,6 +15,13 @@ from accounts.models import Membership, MembershipInvitation
 from accounts.roles import Permission, Role
 from accounts.scoping import OrganizationView
 from portal.audit.catalogue import action_choices, action_label
+
+# The streaming CSV helpers moved to portal.csv_export; the aliases keep earlier imports from here working.
+from portal.csv_export import BYTE_ORDER_MARK as BYTE_ORDER_MARK
+from portal.csv_export import EXPORT_FETCH_ROWS, csv_response
+from portal.csv_export import EXPORT_LINES_PER_CHUNK as EXPORT_LINES_PER_CHUNK
+from portal.csv_export import _Echo as _Echo
+from portal.csv_export import csv_safe as csv_safe
 from portal.errors import DomainError, form_add_domain_error
 from portal.lists import keyset_page
 from portal.navigation import dashboard_cards
@@ -340,44 +343,12 @@ class ActivityView(_ActivityFilterMixin, OrganizationView):
         return self.render_activity(request, form, events)
 
 
-class _Echo:
-    """A file for csv.writer that hands each line back instead of storing it."""
-
-    def write(self, value):
-        return value
-
-
-#: Rows per fetch from the export's server-side cursor, and CSV lines per chunk sent to the client.
-EXPORT_FETCH_ROWS = 2000
-EXPORT_LINES_PER_CHUNK = 500
-
-
-def csv_safe(value) -> str:
-    """Spreadsheets run cells that start with = + - @ as formulas: neutralise them."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        text = value
-    elif isinstance(value, dict | list):
-        text = json.dumps(value, ensure_ascii=False, sort_keys=True)
-    else:
-        text = str(value)
-    if "\r" in text or "\n" in text:  # called for every cell of an export: skip the copies when it can
-        text = text.replace("\r", " ").replace("\n", " ")
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t") else text
-
-
-#: Spreadsheet programs read a CSV file as UTF-8 (and Japanese as Japanese) only after this mark.
-BYTE_ORDER_MARK = "\ufeff"
-
-
 class ActivityExportView(_ActivityFilterMixin, OrganizationView):
     def get(self, request):
         form, events = self.filtered_events(request)
         if events is None:
             # No file for filters that mean nothing: the page with the errors at their fields instead.
             return self.render_activity(request, form, events)
-        writer = csv.writer(_Echo())
         header = [
             "time_utc", "action", "action_label", "actor", "target_type", "target",
             "request_id", "ip", "before", "after",
@@ -388,24 +359,13 @@ class ActivityExportView(_ActivityFilterMixin, OrganizationView):
         )  # fmt: skip
 
         def rows():
-            # The header goes out before the query runs. Then a server-side cursor (PostgreSQL) walks the
-            # index in its own order, EXPORT_FETCH_ROWS rows per round trip: the whole log is never in
+            # csv_response sends the header before this runs. Then a server-side cursor (PostgreSQL) walks
+            # the index in its own order, EXPORT_FETCH_ROWS rows per round trip: the whole log is never in
             # memory, never counted, never sorted.
-            yield BYTE_ORDER_MARK + writer.writerow(header)
             labels: dict[str, str] = {}  # a few actions, a great many rows: translate each action once
-            lines = []
             for occurred_at, action, *rest in columns.iterator(chunk_size=EXPORT_FETCH_ROWS):
                 if action not in labels:
                     labels[action] = action_label(action)
-                values = (occurred_at.isoformat(), action, labels[action], *rest)
-                lines.append(writer.writerow([csv_safe(value) for value in values]))
-                if len(lines) == EXPORT_LINES_PER_CHUNK:
-                    yield "".join(lines)
-                    lines = []
-            if lines:
-                yield "".join(lines)
+                yield (occurred_at.isoformat(), action, labels[action], *rest)
 
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-        filename = f"activity-{self.organization.public_id}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return csv_response(f"activity-{self.organization.public_id}.csv", header, rows())

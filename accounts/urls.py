@@ -1,7 +1,7 @@
 from django.urls import include, path
 
+from accounts import directory_views, views
 from accounts import organization_views as org
-from accounts import views
 
 organization_patterns = [
     path("", org.OrganizationDashboardView.as_view(), name="organization_dashboard"),
@@ -39,6 +39,7 @@ organization_patterns = [
 
 namespaced = [
     path("welcome/", views.no_organization, name="no_organization"),
+    path("directory/setup/<str:token>/", directory_views.directory_user_setup, name="directory_user_setup"),
     *views.membership_invitation_flow.urls(),
     path("o/<uuid:organization_public_id>/", include(organization_patterns)),
 ]

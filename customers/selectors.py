@@ -106,8 +106,14 @@ def partner_may(partner: Organization, customer: Organization, need: str, *, now
     if need == NEED_ORDER:
         return partner.kind == Organization.Kind.PROVIDER
     if need in DelegatedRole.values:
-        return need in delegated_roles(partner, customer, now=now)
+        return role_satisfied(delegated_roles(partner, customer, now=now), need)
     raise ValueError(f"Unknown need {need!r}")
+
+
+def role_satisfied(roles, need: str) -> bool:
+    """Whether holding ``roles`` gives ``need``: the role itself, or Global administrator (which may do
+    anything in the tenant)."""
+    return need in roles or DelegatedRole.GLOBAL_ADMIN in roles
 
 
 def delegated_admins_of_partner(partner: Organization) -> QuerySet[DelegatedAdminRelationship]:

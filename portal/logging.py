@@ -40,6 +40,12 @@ SECRET_PATTERNS: list[re.Pattern[str]] = [
         rf"(?P<keep>{_SLASH}password{_SLASH}reset{_SLASH}key{_SLASH})"
         rf"(?![0-9A-Za-z]+-set-password{_SEGMENT_END})(?P<secret>{_SEGMENT})"
     ),
+    # A built-in directory user's set-up link: /directory/setup/<token>/ (its token-free set-password/
+    # stays readable).
+    re.compile(
+        rf"(?P<keep>{_SLASH}directory{_SLASH}setup{_SLASH})"
+        rf"(?!set-password{_SEGMENT_END})(?P<secret>{_SEGMENT})"
+    ),
     # allauth's email confirmation link: /accounts/confirm-email/<key>/
     re.compile(rf"(?P<keep>{_SLASH}confirm-email{_SLASH})(?P<secret>{_SEGMENT})"),
     # ?token=..., &key=..., ?code=... (also URL-encoded inside another parameter).

@@ -69,6 +69,7 @@ INSTALLED_APPS = [
     "enrollment",
     "providers",
     "customers",
+    "commerce",
 ]
 
 MIDDLEWARE = [
@@ -341,6 +342,10 @@ CELERY_BEAT_SCHEDULE = {
     "customer-deadlines": {
         "task": "customers.tasks.customer_deadlines",
         "schedule": crontab(minute="*/10"),
+    },
+    "commerce-deadlines": {
+        "task": "commerce.tasks.commerce_deadlines",
+        "schedule": crontab(minute="*/5"),
     },
     "outbox-purge": {
         "task": "portal.mail.tasks.outbox_purge",

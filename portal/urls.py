@@ -20,6 +20,7 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("providers.urls")),
     path("", include("customers.urls")),
+    path("", include("commerce.urls")),
     path("", include("enrollment.urls")),
     path("review/", admin.site.urls),
 ]

@@ -182,6 +182,11 @@ def _tenant_lock(tenant: DirectoryTenant) -> DirectoryTenant:
     return locked
 
 
+def _acting(partner: Organization | None) -> dict[str, str]:
+    """The partner that acted in the customer's tenant (delegated admin), named in its audit rows."""
+    return {"acting_partner": partner.legal_name} if partner is not None else {}
+
+
 def directory_user_audit_values(directory_user: DirectoryUser) -> dict[str, Any]:
     """What the audit keeps of a user: never the password or its hash."""
     return {
@@ -332,7 +337,9 @@ def directory_user_create(
 
 
 @transaction.atomic
-def directory_user_disable(*, directory_user: DirectoryUser, by_user: User | None) -> DirectoryUser:
+def directory_user_disable(
+    *, directory_user: DirectoryUser, by_user: User | None, acting_partner: Organization | None = None
+) -> DirectoryUser:
     """Disable a user: it can no longer sign in. A tenant's last active Global Administrator stays."""
     tenant = _tenant_lock(directory_user.tenant)
     current = DirectoryUser.objects.get(pk=directory_user.pk)
@@ -353,11 +360,14 @@ def directory_user_disable(*, directory_user: DirectoryUser, by_user: User | Non
         action="directory_user.disabled",
         actor=by_user,
         organization_id=_tenant_organization_id(tenant),
+        audit_after=_acting(acting_partner),
     )
 
 
 @transaction.atomic
-def directory_user_enable(*, directory_user: DirectoryUser, by_user: User | None) -> DirectoryUser:
+def directory_user_enable(
+    *, directory_user: DirectoryUser, by_user: User | None, acting_partner: Organization | None = None
+) -> DirectoryUser:
     """Enable a disabled user again."""
     tenant = _tenant_lock(directory_user.tenant)
     return transition_apply(
@@ -367,6 +377,7 @@ def directory_user_enable(*, directory_user: DirectoryUser, by_user: User | None
         action="directory_user.enabled",
         actor=by_user,
         organization_id=_tenant_organization_id(tenant),
+        audit_after=_acting(acting_partner),
     )
 
 
@@ -397,3 +408,164 @@ def directory_user_sign_in(*, user_principal_name: str, password: str, client_ke
             f" (user {refused.holder.public_id})" if refused.holder is not None else "",
         )
         raise
+
+
+# --- Users added by an administrator, who choose their own password ------------------------------------
+
+#: How long a set-up link opens the page where the new user chooses a password.
+SETUP_LINK_DAYS = 7
+SETUP_LINK_INVALID = _(
+    "This set-up link is not valid: it was already used, it expired, or a newer one replaced it. Ask your "
+    "administrator to send a new one."
+)
+
+
+def _setup_link_issue(directory_user: DirectoryUser, *, by_user: User | None, partner_name: str) -> None:
+    """A new set-up token on the user, and its email (the raw link sealed in the outbox) in the user's
+    language. Inside the caller's transaction."""
+    from datetime import timedelta
+
+    from django.urls import reverse
+    from django.utils import timezone
+
+    from portal.mail.services import email_enqueue
+    from portal.tokens import token_new
+
+    raw, hashed = token_new()
+    directory_user.setup_token_hash = hashed
+    directory_user.setup_expires_at = timezone.now() + timedelta(days=SETUP_LINK_DAYS)
+    directory_user.save(update_fields=["setup_token_hash", "setup_expires_at"])
+    email_enqueue(
+        to=directory_user.contact_email,
+        template="directory_user_setup",
+        context={
+            "display_name": directory_user.display_name,
+            "user_principal_name": directory_user.user_principal_name,
+            "tenant_name": directory_user.tenant.name,
+            "added_by_partner": partner_name,
+            "setup_url": settings.SITE_URL.rstrip("/") + reverse("accounts:directory_user_setup", args=[raw]),
+            "days": SETUP_LINK_DAYS,
+        },
+        language=directory_user.language or settings.LANGUAGE_CODE,
+        secrets=("setup_url",),
+        organization_id=_tenant_organization_id(directory_user.tenant),
+    )
+
+
+@transaction.atomic
+def directory_user_add(
+    *,
+    tenant: DirectoryTenant,
+    user_principal_name: str,
+    display_name: str,
+    contact_email: str,
+    language: str,
+    by_user: User | None,
+    acting_partner: Organization | None = None,
+) -> DirectoryUser:
+    """Add a user to a built-in tenant on an administrator's behalf (the customer's own, or a partner's
+    with the User administrator role: ``acting_partner``, named in the audit row). The user gets a set-up
+    email in ``language`` with a link to choose a password; until then no password opens the account."""
+    import secrets
+
+    tenant = _tenant_lock(tenant)
+    upn = user_principal_name_clean(user_principal_name, tenant=tenant, field="user_principal_name")
+    display_name = display_name_clean(display_name, field="display_name")
+    contact_email = _field_clean(
+        DirectoryUser, "contact_email", (contact_email or "").strip(), field="contact_email"
+    )
+    if not contact_email:
+        raise DomainError(
+            _("Enter the email address where the user receives the set-up link."),
+            code="contact_email_required",
+            field="contact_email",
+        )
+    if language not in dict(settings.LANGUAGES):
+        raise DomainError(_("Choose a language from the list."), code="language_invalid", field="language")
+    directory_user = DirectoryUser(
+        tenant=tenant,
+        user_principal_name=upn,
+        display_name=display_name,
+        is_global_admin=False,
+        contact_email=contact_email,
+        language=language,
+    )
+    # Nobody knows this password: the user chooses one through the set-up link.
+    directory_user.set_password(secrets.token_urlsafe(32))
+    try:
+        with transaction.atomic():
+            directory_user.save()
+    except IntegrityError as error:
+        raise DomainError(
+            USER_NAME_TAKEN % {"user_principal_name": upn},
+            code="user_name_taken",
+            field="user_principal_name",
+        ) from error
+    audit_record(
+        action="directory_user.created",
+        actor=by_user,
+        organization_id=_tenant_organization_id(tenant),
+        target=directory_user,
+        after={
+            **directory_user_audit_values(directory_user),
+            **_acting(acting_partner),
+        },
+    )
+    _setup_link_issue(
+        directory_user, by_user=by_user, partner_name=acting_partner.legal_name if acting_partner else ""
+    )
+    return directory_user
+
+
+def directory_user_setup_find(raw_token: str) -> DirectoryUser | None:
+    """The user this set-up link opens while it is valid, else None."""
+    from django.utils import timezone
+
+    from portal.tokens import token_hash
+
+    if not raw_token:
+        return None
+    return (
+        DirectoryUser.objects.select_related("tenant")
+        .filter(
+            setup_token_hash=token_hash(raw_token),
+            setup_expires_at__gt=timezone.now(),
+            status=DirectoryUser.Status.ACTIVE,
+        )
+        .first()
+    )
+
+
+@transaction.atomic
+def directory_user_setup_complete(*, raw_token: str, password: str) -> DirectoryUser:
+    """The new user chooses a password through the set-up link; the link is used up (a conditional
+    UPDATE: two submissions of the same link set one password)."""
+    from django.utils import timezone
+
+    from portal.tokens import token_hash
+
+    directory_user = directory_user_setup_find(raw_token)
+    if directory_user is None:
+        raise DomainError(SETUP_LINK_INVALID, code="setup_link_invalid")
+    new_password_check(
+        password,
+        user_principal_name=directory_user.user_principal_name,
+        display_name=directory_user.display_name,
+        field="password",
+    )
+    directory_user.set_password(password)
+    claimed = DirectoryUser.objects.filter(
+        pk=directory_user.pk,
+        setup_token_hash=token_hash(raw_token),
+        setup_expires_at__gt=timezone.now(),
+        status=DirectoryUser.Status.ACTIVE,
+    ).update(password=directory_user.password, setup_token_hash="", setup_expires_at=None)
+    if claimed != 1:
+        raise DomainError(SETUP_LINK_INVALID, code="setup_link_invalid")
+    audit_record(
+        action="directory_user.setup_completed",
+        actor=None,
+        organization_id=_tenant_organization_id(directory_user.tenant),
+        target=directory_user,
+    )
+    return directory_user

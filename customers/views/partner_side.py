@@ -21,9 +21,10 @@ from django.utils.translation import gettext as _
 from accounts.models import Organization
 from accounts.roles import Permission
 from accounts.scoping import OrganizationView
+from commerce.views.subscriptions import customer_page_context, customer_rows_annotate
 from customers import partner_selectors as reads
 from customers import selectors
-from customers.models import EXPIRING_DAYS, CustomerInvitation, InvitationKind
+from customers.models import EXPIRING_DAYS, CustomerInvitation, DelegatedRole, InvitationKind
 from customers.partner_forms import (
     DURATION_CHOICES,
     CustomerFilterForm,
@@ -130,6 +131,8 @@ class CustomerListView(_PartnerPage):
             row.delegated_admin = slot.get("live")
             row.delegated_request = slot.get("pending")
             row.providers = providers.get(row.customer_id, [])
+        # the rows' subscriptions (one query for the page) and the reseller's users and licences roles
+        customer_rows_annotate(self.organization, page.object_list)
         return self._render(request, form, page, partnership)
 
     def _invite_redirect(self, request):
@@ -148,6 +151,10 @@ class CustomerListView(_PartnerPage):
             partnership=partnership,
             searching=searching,
             expiring_days=EXPIRING_DAYS,
+            # the rows' links: a provider's New order, a reseller's roles for users and licences
+            can_order=not self.is_reseller and self.can(Permission.CUSTOMERS_MANAGE),
+            user_admin_label=DelegatedRole.USER_ADMIN.label,
+            license_admin_label=DelegatedRole.LICENSE_ADMIN.label,
         )
         return render(request, "customers/list.html", context, status=status)
 
@@ -183,6 +190,8 @@ class CustomerView(_PartnerPage):
             pending_roles=role_lines(pending.roles) if pending else [],
             history=history,
             providers=providers,
+            # the customer's subscriptions and the partner's actions on them (commerce.access decides)
+            **customer_page_context(self, customer, live),
         )
         return render(request, "customers/customer.html", context)
 

@@ -6,18 +6,16 @@ page shows its progress, polled by static/js/bulk-progress.js through the page's
 (a keyset list) and the report to download.
 """
 
-import csv
-
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, JsonResponse, StreamingHttpResponse
+from django.http import Http404, JsonResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from accounts.organization_views import BYTE_ORDER_MARK, EXPORT_LINES_PER_CHUNK, _Echo, csv_safe
 from accounts.scoping import OrganizationView
+from portal.csv_export import csv_response
 from portal.errors import DomainError, form_add_domain_error
 from portal.lists import keyset_page
 from providers.models import BulkInvitationRun
@@ -150,20 +148,5 @@ class BulkReportView(_RunMixin, OrganizationView):
 
     def get(self, request, run_id):
         run = self.run(run_id)
-        writer = csv.writer(_Echo())
         columns = bulk_run_rows(run).values_list("line", "email", "partner_id", "outcome", "reason")
-
-        def lines():
-            yield BYTE_ORDER_MARK + writer.writerow(self.header)
-            chunk = []
-            for values in columns.iterator(chunk_size=2000):
-                chunk.append(writer.writerow([csv_safe(value) for value in values]))
-                if len(chunk) == EXPORT_LINES_PER_CHUNK:
-                    yield "".join(chunk)
-                    chunk = []
-            if chunk:
-                yield "".join(chunk)
-
-        response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="invitations-report-{run.public_id}.csv"'
-        return response
+        return csv_response(f"invitations-report-{run.public_id}.csv", self.header, columns)

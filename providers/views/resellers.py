@@ -6,28 +6,21 @@ the draft page is rendered there, never redirected to, and never cached; sending
 portal posts the token back in the form's body. No URL ever carries it.
 """
 
-import csv
 import uuid
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from accounts.models import PARTNER_ID_PATTERN
-from accounts.organization_views import (
-    BYTE_ORDER_MARK,
-    EXPORT_FETCH_ROWS,
-    EXPORT_LINES_PER_CHUNK,
-    _Echo,
-    csv_safe,
-)
 from accounts.roles import Permission
 from accounts.scoping import OrganizationView
+from portal.csv_export import EXPORT_FETCH_ROWS, csv_response
 from portal.errors import DomainError, form_add_domain_error
 from portal.invitations.draft_views import InvitationActionsMixin
 from portal.invitations.drafts import DraftForm, mailto_href
@@ -201,15 +194,12 @@ class ResellerExportView(_ProviderPage):
             )
         )  # fmt: skip
         labels = dict(PartnershipStatus.choices)
-        writer = csv.writer(_Echo())
 
         def rows():
-            yield BYTE_ORDER_MARK + writer.writerow(self.header)
-            lines = []
             for name, partner_id, country, status, started_at, ended_at in columns.iterator(
                 chunk_size=EXPORT_FETCH_ROWS
             ):
-                values = (
+                yield (
                     name,
                     partner_id,
                     country,
@@ -218,17 +208,8 @@ class ResellerExportView(_ProviderPage):
                     started_at.isoformat(),
                     ended_at.isoformat() if ended_at else "",
                 )
-                lines.append(writer.writerow([csv_safe(value) for value in values]))
-                if len(lines) == EXPORT_LINES_PER_CHUNK:
-                    yield "".join(lines)
-                    lines = []
-            if lines:
-                yield "".join(lines)
 
-        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-        filename = f"indirect-resellers-{self.organization.public_id}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        return response
+        return csv_response(f"indirect-resellers-{self.organization.public_id}.csv", self.header, rows())
 
 
 class InvitationListView(_ProviderPage):

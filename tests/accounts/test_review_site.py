@@ -2,6 +2,7 @@
 its audit row, everything else is read-only, no page shows a usable secret, and it speaks both languages.
 """
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -26,6 +27,7 @@ from accounts.services.review import (
     organization_suspend,
     user_staff_grant,
 )
+from commerce.models import Offer, Order, Subscription
 from enrollment.models import BlockedEmailDomain, ContactConfirmation, ScreeningEntry
 from enrollment.services.email_domains import blocked_email_domain_add
 from enrollment.services.screening import screening_entry_add
@@ -48,6 +50,7 @@ from tests.factories.accounts import (
     StaffFactory,
     UserFactory,
 )
+from tests.factories.commerce import LicenceAssignmentFactory
 from tests.factories.enrollment import MEMBERSHIP_PASSWORD, PartnerProfileFactory
 from tests.factories.mail import OutboxEmailFactory
 from tests.factories.providers import (
@@ -528,6 +531,9 @@ def test_authenticators_and_sessions_are_read_only(staff_client, reviewer):
 SAVED_THROUGH_A_SERVICE = {Organization}
 # Models that staff add and remove (never edit) through audited services (tests/enrollment/).
 ADDED_AND_REMOVED_THROUGH_A_SERVICE = {BlockedEmailDomain, ScreeningEntry}
+# The catalogue, kept by staff: offers are added and changed (never deleted: orders point at them), each
+# save validated by the models and audited with before/after (tests/commerce/test_admin.py).
+KEPT_BY_STAFF_AND_AUDITED = {Offer}
 # Every admin action on the review site, each calling an audited service (tested above; the outbox's
 # in tests/platform/test_outbox.py).
 ACTIONS = {
@@ -541,6 +547,7 @@ ACTIONS = {
         "remove_from_enrollment_reviewers",
     },
     OutboxEmail: {"send_again"},
+    Subscription: {"suspend", "reactivate"},  # tests/commerce/test_admin.py
     BlockedEmailDomain: {"delete_selected"},
     ScreeningEntry: {"delete_selected"},
 }
@@ -555,6 +562,9 @@ def test_every_admin_is_read_only_or_saves_through_a_tested_service():
         if model in SAVED_THROUGH_A_SERVICE:
             assert (can_add, can_change, can_delete) == (False, True, False), model
             assert "save_model" in type(model_admin).__dict__, model
+        elif model in KEPT_BY_STAFF_AND_AUDITED:
+            assert (can_add, can_change, can_delete) == (True, True, False), model
+            assert {"save_model", "save_related"} <= set(type(model_admin).__dict__), model
         elif model in ADDED_AND_REMOVED_THROUGH_A_SERVICE:
             assert (can_add, can_change, can_delete) == (True, False, True), model
             assert {"save_model", "delete_model", "delete_queryset"} <= set(type(model_admin).__dict__), model
@@ -613,8 +623,25 @@ def every_kind_of_row(reviewer):
     )
     run = BulkInvitationRunFactory(organization=partnership.provider)
     BulkInvitationRow.objects.create(run=run, line=2, email="someone@reseller.example")
+    # Commerce: an offer, a subscription with a licence, and an order (its idempotency key never shows).
+    licence = LicenceAssignmentFactory()
+    subscription = licence.subscription
+    order = Order.objects.create(
+        idempotency_key=uuid.uuid4(),
+        customer=subscription.customer,
+        reseller=subscription.reseller,
+        provider=subscription.provider,
+        kind="seats",
+        offer=subscription.offer,
+        subscription=subscription,
+        seats=subscription.seats + 1,
+        currency=subscription.currency,
+        unit_price=subscription.unit_price,
+        status="submitted",
+    )
     assert Authenticator.objects.get(user=reviewer, type="totp").data["secret"] == TOTP_SECRET
     return [
+        str(order.idempotency_key),
         partnership_token,
         TOTP_SECRET,
         seed,

@@ -19,7 +19,7 @@ from portal.invitations.models import LinkInvitation
 from tests.factories.accounts import MembershipFactory
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_PACKAGES = ("accounts", "portal", "enrollment", "providers", "customers")
+PROJECT_PACKAGES = ("accounts", "portal", "enrollment", "providers", "customers", "commerce")
 WRITERS = {"audit_record", "transition_apply"}
 
 

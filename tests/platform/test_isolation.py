@@ -59,6 +59,7 @@ PUBLIC_KWARGS = {
     "enrollment:confirmation_landing": {"token": "not-a-real-token"},
     "providers:partnership_invitation_landing": {"token": "not-a-real-token"},
     "customers:customer_invitation_landing": {"token": "not-a-real-token"},
+    "accounts:directory_user_setup": {"token": "not-a-real-token"},
     "account_reset_password_from_key": {"uidb36": "1", "key": "set-password"},
     "account_confirm_email": {"key": "not-a-key"},
 }

@@ -142,6 +142,10 @@ KEYED_BY_CONSTRUCTION = {
 LINKED_READABLE = {"accounts_membership", "accounts_membershiprole"}
 
 STATEMENT_TABLES = re.compile(r'\b(?:FROM|UPDATE)\s+"(\w+)"')
+#: a table under a subquery's alias (``FROM "t" U0``), and one read without an alias (the statement's own)
+SUBQUERY_TABLES = re.compile(r'\bFROM\s+"(\w+)"\s+[A-Z]\d+\b')
+OUTER_TABLES = re.compile(r'\b(?:FROM|UPDATE)\s+"(\w+)"(?!\s+[A-Z]\d+\b)')
+OUTER_TABLE = OUTER_TABLES
 
 
 def _conditions(statement: Statement, table: str):
@@ -181,6 +185,16 @@ class ScopeCheck:
             self.tenant_rows.setdefault(table, set()).update(rows.values_list("pk", flat=True))
             for column in organization_columns(model):  # each side of a two-sided row
                 rows = model._default_manager.filter(**{column: self.organization.pk})
+                self.tenant_rows[table].update(rows.values_list("pk", flat=True))
+        # The children of the rows found so far (a licence of a subscription the tenant sells): the
+        # tenant's too, as the conditions on a parent's ids already count.
+        for table, (model, _lookup) in self.owned.items():
+            for model_field in model._meta.concrete_fields:
+                parent = model_field.related_model if model_field.many_to_one else None
+                if parent is None or parent is Organization or parent._meta.db_table not in self.owned:
+                    continue
+                parent_rows = self.tenant_rows.get(parent._meta.db_table, set())
+                rows = model._default_manager.filter(**{f"{model_field.attname}__in": parent_rows})
                 self.tenant_rows[table].update(rows.values_list("pk", flat=True))
 
     def _tenant_rows(self, model, values) -> bool:
@@ -272,11 +286,24 @@ class ScopeCheck:
             if not statement.sql.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "WITH")):
                 continue
             published = None  # worked out once per statement, only when needed
+            outer = OUTER_TABLE.search(statement.sql)
+            outer_table = outer.group(1) if outer else None
+            narrowing = set(SUBQUERY_TABLES.findall(statement.sql)) - set(OUTER_TABLES.findall(statement.sql))
             for table in dict.fromkeys(STATEMENT_TABLES.findall(statement.sql)):
                 if table not in self.owned:
                     continue
                 self.checked += 1
                 if self._scoped(statement, table):
+                    continue
+                # A table read only in a subquery (Django aliases it: FROM "t" U0) returns no row to the
+                # page: it narrows the outer statement, whose own table is checked. Accepted only when
+                # that outer table is a tenant table and scoped.
+                if (
+                    table in narrowing
+                    and outer_table in self.owned
+                    and outer_table not in narrowing
+                    and self._scoped(statement, outer_table)
+                ):
                     continue
                 if published is None:
                     published = self._returns_published_rows(statement)
@@ -366,6 +393,29 @@ def test_a_selector_that_forgets_its_scope_is_caught(client, monkeypatch):
     # then both the list and the prefetch of its roles (another tenant's member ids) are named.
     unscoped, _checked = unscoped_reads(client, name, route)
     assert [line.split(":")[0] for line in unscoped] == ["accounts_membership", "accounts_membershiprole"]
+
+
+@pytest.mark.django_db
+def test_a_subquery_counts_only_under_a_scoped_statement():
+    # Given a partner's relationships narrowed by an EXISTS on its partnerships (Django's U0 alias),
+    tenant = make_tenant(Organization.Kind.RESELLER, "A")
+    neighbour = make_tenant(Organization.Kind.RESELLER, "B")
+    check = ScopeCheck(tenant.organization, tenant.admin.user)
+    check.remember_rows()
+    sql = (
+        'SELECT "customers_customerrelationship"."id" FROM "customers_customerrelationship" WHERE '
+        '("customers_customerrelationship"."partner_id" = %s AND EXISTS(SELECT 1 AS "a" FROM '
+        '"providers_partnership" U0 WHERE U0."reseller_id" = '
+        '("customers_customerrelationship"."partner_id")))'
+    )
+
+    # then the subquery narrows a statement scoped to the tenant, and is named with it otherwise.
+    assert check.unscoped([Statement(sql, (tenant.organization.pk,))]) == []
+    unscoped = check.unscoped([Statement(sql, (neighbour.organization.pk,))])
+    assert [line.split(":")[0] for line in unscoped] == [
+        "customers_customerrelationship",
+        "providers_partnership",
+    ]
 
 
 # -- every read of a tenant-owned table is scoped: the source of the view modules ---------------------

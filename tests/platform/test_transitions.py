@@ -152,7 +152,7 @@ def test_the_database_refuses_an_unknown_status():
 # --- the rule: status is written by services only --------------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[2]
-PROJECT_PACKAGES = ("accounts", "portal", "enrollment", "providers", "customers")
+PROJECT_PACKAGES = ("accounts", "portal", "enrollment", "providers", "customers", "commerce")
 WRITING_METHODS = {"update", "create", "get_or_create", "update_or_create", "bulk_create"}
 
 

@@ -1,0 +1,170 @@
+"""Every read the commerce pages need, always from the organization that asks.
+
+- a **customer** reads its own subscriptions, orders (not a reseller's drafts), users and licences;
+- a **reseller** reads the subscriptions it is reseller of record of, for customers it still sees, and
+  its own orders and order requests;
+- a **provider** reads the subscriptions sold through it for customers it still sees (the relationship
+  selector: ``customers.selectors``), and the orders submitted to it (never a reseller's drafts).
+
+Anything else is 404 (``Http404``), as for a missing page.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.http import Http404
+
+from accounts.models import DirectoryUser, Organization
+from commerce.models import LicenceAssignment, Order, OrderStatus, Subscription
+from customers import selectors as customer_selectors
+from customers.models import CustomerRelationship, PartnerRole, RelationshipStatus
+
+
+def _visible_customer(partner: Organization):
+    return Exists(
+        customer_selectors.customer_relationships_visible_to(partner).filter(customer=OuterRef("customer"))
+    )
+
+
+def subscriptions_of_customer(customer: Organization) -> QuerySet[Subscription]:
+    return Subscription.objects.filter(customer=customer).select_related("offer", "reseller", "provider")
+
+
+def subscriptions_visible_to(organization: Organization) -> QuerySet[Subscription]:
+    """The subscriptions this organization may read (see the module's docstring)."""
+    rows = Subscription.objects.select_related("offer", "customer", "reseller", "provider")
+    if organization.kind == Organization.Kind.CUSTOMER:
+        return rows.filter(customer=organization)
+    if organization.kind == Organization.Kind.RESELLER:
+        return rows.filter(reseller=organization).filter(_visible_customer(organization))
+    if organization.kind == Organization.Kind.PROVIDER:
+        return rows.filter(provider=organization).filter(_visible_customer(organization))
+    return rows.none()
+
+
+def subscriptions_of(organization: Organization, customer: Organization) -> QuerySet[Subscription]:
+    """One customer's subscriptions as ``organization`` may read them (the customer: all of them)."""
+    return subscriptions_visible_to(organization).filter(customer=customer)
+
+
+def subscription_for(
+    organization: Organization, customer: Organization, subscription_public_id
+) -> Subscription:
+    subscription = subscriptions_of(organization, customer).filter(public_id=subscription_public_id).first()
+    if subscription is None:
+        raise Http404
+    return subscription
+
+
+def with_assigned_counts(subscriptions: QuerySet[Subscription]) -> QuerySet[Subscription]:
+    """Each subscription with ``assigned``: its licences in use (bounded by its seats)."""
+    return subscriptions.annotate(assigned=Count("assignments", distinct=True))
+
+
+def orders_visible_to(organization: Organization) -> QuerySet[Order]:
+    rows = Order.objects.select_related("customer", "reseller", "provider", "offer", "subscription")
+    if organization.kind == Organization.Kind.CUSTOMER:
+        return rows.filter(customer=organization).exclude(status=OrderStatus.DRAFT)
+    if organization.kind == Organization.Kind.RESELLER:
+        return rows.filter(reseller=organization)
+    if organization.kind == Organization.Kind.PROVIDER:
+        return rows.filter(provider=organization).exclude(status=OrderStatus.DRAFT)
+    return rows.none()
+
+
+def order_for(organization: Organization, order_public_id) -> Order:
+    order = orders_visible_to(organization).filter(public_id=order_public_id).first()
+    if order is None:
+        raise Http404
+    return order
+
+
+def order_requests_waiting(provider: Organization) -> QuerySet[Order]:
+    """The reseller requests a provider still has to submit or decline."""
+    return orders_visible_to(provider).filter(status=OrderStatus.REQUESTED)
+
+
+def tenant_users(customer: Organization) -> QuerySet[DirectoryUser]:
+    """The users of the customer's built-in tenant (none for another kind of tenant)."""
+    tenant = customer.directory_tenant
+    if tenant is None or tenant.source != tenant.Source.BUILTIN:
+        return DirectoryUser.objects.none()
+    return DirectoryUser.objects.filter(tenant=tenant)
+
+
+def tenant_user_for(customer: Organization, user_public_id) -> DirectoryUser:
+    user = tenant_users(customer).filter(public_id=user_public_id).first()
+    if user is None:
+        raise Http404
+    return user
+
+
+def licence_assignments_of(customer: Organization) -> QuerySet[LicenceAssignment]:
+    return LicenceAssignment.objects.filter(customer=customer).select_related(
+        "subscription", "directory_user"
+    )
+
+
+def licence_assignments_visible_to(
+    organization: Organization, customer: Organization
+) -> QuerySet[LicenceAssignment]:
+    """The customer's licence assignments as ``organization`` may read them: the customer all of its own;
+    a partner those of the subscriptions it sells (their ids read first, from the partner's own rows, so
+    the statement names them)."""
+    rows = licence_assignments_of(customer)
+    if organization.pk == customer.pk:
+        return rows
+    visible = list(subscriptions_of(organization, customer).values_list("pk", flat=True))
+    return rows.filter(subscription_id__in=visible)
+
+
+def licence_assignment_for(
+    organization: Organization, customer: Organization, assignment_public_id
+) -> LicenceAssignment:
+    assignment = (
+        licence_assignments_visible_to(organization, customer).filter(public_id=assignment_public_id).first()
+    )
+    if assignment is None:
+        raise Http404
+    return assignment
+
+
+def licence_holders(subscription: Subscription) -> QuerySet[LicenceAssignment]:
+    return LicenceAssignment.objects.filter(subscription=subscription).select_related("directory_user")
+
+
+# --- The partner's customer pages and order forms (one query for a list page) ------------------------
+
+
+def subscriptions_sold_to(partner: Organization, customer_ids) -> QuerySet[Subscription]:
+    """The subscriptions ``partner`` sold (as reseller of record, or as provider) to these customers, whose
+    ids the page got from ``customers.selectors.customer_relationships_visible_to(partner)``: the same
+    rows as ``subscriptions_visible_to(partner)`` for them, in one query without a subquery."""
+    rows = Subscription.objects.select_related("offer", "customer", "reseller", "provider")
+    if partner.kind == Organization.Kind.RESELLER:
+        return rows.filter(reseller=partner, customer_id__in=list(customer_ids))
+    if partner.kind == Organization.Kind.PROVIDER:
+        return rows.filter(provider=partner, customer_id__in=list(customer_ids))
+    return rows.none()
+
+
+def resellers_accepted_with(provider: Organization, customer: Organization) -> list[Organization]:
+    """The resellers through which the customer accepted ``provider`` (active provider relationships),
+    whatever their partnership's state: an order through one whose partnership ended is refused by the
+    service with that reason."""
+    rows = CustomerRelationship.objects.filter(
+        customer=customer, partner=provider, role=PartnerRole.PROVIDER, status=RelationshipStatus.ACTIVE
+    ).select_related("reseller")
+    return [row.reseller for row in rows.order_by("reseller__legal_name", "id")]
+
+
+def providers_accepted_through(reseller: Organization, customer: Organization) -> list[Organization]:
+    """The providers the customer accepted through ``reseller`` (active provider relationships), whatever
+    their partnership's state (the service refuses an ended one with that reason)."""
+    rows = CustomerRelationship.objects.filter(
+        customer=customer, reseller=reseller, role=PartnerRole.PROVIDER, status=RelationshipStatus.ACTIVE
+    ).select_related("partner")
+    return [row.partner for row in rows.order_by("partner__legal_name", "id")]
+
+
+__all__ = ["Q"]

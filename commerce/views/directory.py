@@ -1,0 +1,225 @@
+"""The users of a customer's built-in directory tenant: the list (search, licences held, Disable and
+Enable), and Add user. The same classes serve the customer's own pages and its reseller's (delegated
+admin with the User administrator role); ``commerce.access`` says who may, the services decide.
+
+An Entra ID tenant's users are managed in the Microsoft Entra admin center: the pages say so and offer
+no action."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.contrib import messages
+from django.core.exceptions import BadRequest
+from django.db.models import Q
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+
+from accounts.models import Organization
+from accounts.roles import Permission
+from accounts.services.directory import SETUP_LINK_DAYS
+from commerce import access, selectors
+from commerce.forms_directory import TenantUserAddForm, TenantUserFilterForm, TenantUserStatusForm
+from commerce.services import users as user_services
+from commerce.views.base import CustomerScopedView
+from customers import selectors as customer_selectors
+from customers.models import DELEGATED_ROLE_DESCRIPTIONS, DelegatedRole
+from portal.errors import DomainError, form_add_domain_error
+from portal.lists import keyset_page
+
+#: The ordering of the users list (portal.lists): every field one way, the last one unique.
+USER_ORDERING = ("user_principal_name", "id")
+
+
+class TenantPage(CustomerScopedView):
+    """A page of one customer's tenant (users or licences): the partner's banner (whose tenant it is, as
+    whom, with which delegated role), the link back to the customer page, and the 403 page that names
+    the missing role, says what it allows and how to ask for it."""
+
+    def role_missing(self, missing: access.DelegatedRoleMissing):
+        context = self.get_context_data(
+            role=DelegatedRole(missing.role).label,
+            role_description=DELEGATED_ROLE_DESCRIPTIONS.get(missing.role, ""),
+            message=missing.message,
+            can_request=(
+                not self.is_customer_side
+                and self.organization.kind == Organization.Kind.RESELLER
+                and self.membership.can(Permission.CUSTOMERS_MANAGE)
+            ),
+        )
+        return render(self.request, "commerce/role_missing.html", context, status=403)
+
+    def get_context_data(self, **context):
+        customer = getattr(self, "customer", None)
+        relationship = getattr(self, "relationship", None)
+        customer_name = ""
+        if relationship is not None:
+            customer_name = relationship.customer_name
+        elif customer is not None:
+            customer_name = customer.legal_name
+        customer_url = None
+        if relationship is not None:
+            customer_url = reverse(
+                "customers:customer",
+                kwargs={
+                    "organization_public_id": self.organization.public_id,
+                    "customer_id": customer.public_id,
+                },
+            )
+        return super().get_context_data(customer_name=customer_name, customer_url=customer_url, **context)
+
+    def acting_role_label(self, action: str) -> str:
+        """The delegated role the partner acts with on this page: the page's own, or Global administrator
+        when that is what gives it (the relationship selector's answer, as for the check)."""
+        need = access.ACTIONS[action].partner_need
+        roles = customer_selectors.delegated_roles(self.organization, self.customer)
+        return DelegatedRole(need if need in roles else DelegatedRole.GLOBAL_ADMIN).label
+
+    def tenant_context(self, action: str, **context) -> dict:
+        """What every page of the tenant shows: the banner on the partner's side, the links between the
+        tenant's pages."""
+        return self.get_context_data(
+            acting_role=None if self.is_customer_side else self.acting_role_label(action),
+            users_url=self.url("users"),
+            licences_url=self.url("licences"),
+            **context,
+        )
+
+
+def _licence_names_by_user(view: CustomerScopedView, directory_users) -> dict[int, list[str]]:
+    """The names of the subscriptions whose licences the page's users hold, of the subscriptions this
+    organization sees: one query, whatever the number of users."""
+    names: dict[int, list[str]] = defaultdict(list)
+    if not directory_users:
+        return names
+    rows = (
+        selectors.licence_assignments_visible_to(view.organization, view.customer)
+        .filter(directory_user_id__in=[user.pk for user in directory_users])
+        .order_by("directory_user_id", "subscription__name", "subscription_id")
+        .values_list("directory_user_id", "subscription__name")
+    )
+    for user_id, name in rows:
+        names[user_id].append(name)
+    return names
+
+
+class UserListView(TenantPage):
+    action = access.USERS_VIEW
+
+    def get(self, request, customer_id=None):
+        denied = self.customer_resolve(customer_id, action=access.USERS_VIEW)
+        if denied is not None:
+            return denied
+        if user_services.builtin_tenant_of(self.customer) is None:
+            return self._render(form=None, page=None, not_managed=user_services.TENANT_NOT_MANAGED_HERE)
+        form = TenantUserFilterForm(request.GET or None)
+        if form.is_bound and not form.is_valid():
+            return self._render(form=form, page=None, status=400)
+        rows = selectors.tenant_users(self.customer)
+        query = form.cleaned_data["q"].strip() if form.is_bound else ""
+        if query:
+            rows = rows.filter(Q(user_principal_name__icontains=query) | Q(display_name__icontains=query))
+        page = keyset_page(rows, ordering=USER_ORDERING, query=request.GET)
+        licences = _licence_names_by_user(self, page.object_list)
+        can_manage = self.may(access.USERS_MANAGE)
+        for directory_user in page.object_list:
+            directory_user.licence_names = licences.get(directory_user.pk, [])
+            if can_manage:
+                directory_user.status_url = self.url("user_status", user_id=directory_user.public_id)
+        return self._render(
+            form=form,
+            page=page,
+            searching=bool(query),
+            can_manage=can_manage,
+            add_url=self.url("user_add") if can_manage else None,
+        )
+
+    def _render(self, *, form, page, status=200, **context):
+        context = self.tenant_context(access.USERS_VIEW, form=form, page=page, **context)
+        return render(self.request, "commerce/users.html", context, status=status)
+
+
+class UserAddView(TenantPage):
+    action = access.USERS_MANAGE
+
+    def get(self, request, customer_id=None):
+        denied = self.customer_resolve(customer_id, action=access.USERS_MANAGE)
+        if denied is not None:
+            return denied
+        tenant = user_services.builtin_tenant_of(self.customer)
+        if tenant is None:
+            return self._render(None, not_managed=user_services.TENANT_NOT_MANAGED_HERE)
+        return self._render(self._form(tenant))
+
+    def post(self, request, customer_id=None):
+        denied = self.customer_resolve(customer_id, action=access.USERS_MANAGE)
+        if denied is not None:
+            return denied
+        tenant = user_services.builtin_tenant_of(self.customer)
+        if tenant is None:
+            return self._render(None, status=400, not_managed=user_services.TENANT_NOT_MANAGED_HERE)
+        form = self._form(tenant, request.POST)
+        if form.is_valid():
+            try:
+                directory_user = user_services.customer_user_add(
+                    by=self.membership, customer=self.customer, **form.cleaned_data
+                )
+            except DomainError as error:
+                form_add_domain_error(form, error)
+            else:
+                messages.success(
+                    request,
+                    _(
+                        "%(name)s (%(user_principal_name)s) is added to the tenant. A set-up email with a "
+                        "link to choose a password is on its way to %(email)s."
+                    )
+                    % {
+                        "name": directory_user.display_name,
+                        "user_principal_name": directory_user.user_principal_name,
+                        "email": directory_user.contact_email,
+                    },
+                )
+                return redirect(self.url("users"))
+        return self._render(form, status=400)
+
+    def _form(self, tenant, data=None) -> TenantUserAddForm:
+        return TenantUserAddForm(
+            data,
+            domains=list(tenant.verified_domains or []),
+            language=self.request.user.preferred_language or self.request.LANGUAGE_CODE,
+        )
+
+    def _render(self, form, *, status=200, **context):
+        context = self.tenant_context(access.USERS_MANAGE, form=form, setup_days=SETUP_LINK_DAYS, **context)
+        return render(self.request, "commerce/user_add.html", context, status=status)
+
+
+class UserStatusView(TenantPage):
+    """Disable or enable one user of the tenant (POST ``action=disable|enable``), then back to the list
+    with what happened, or why the service refused (a partner cannot disable a Global Administrator)."""
+
+    action = access.USERS_MANAGE
+
+    def post(self, request, user_id, customer_id=None):
+        denied = self.customer_resolve(customer_id, action=access.USERS_MANAGE)
+        if denied is not None:
+            return denied
+        directory_user = selectors.tenant_user_for(self.customer, user_id)
+        form = TenantUserStatusForm(request.POST)
+        if not form.is_valid():
+            raise BadRequest("Disable or enable: nothing else")
+        disabling = form.cleaned_data["action"] == "disable"
+        service = user_services.customer_user_disable if disabling else user_services.customer_user_enable
+        try:
+            result = service(by=self.membership, customer=self.customer, directory_user=directory_user)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            names = {"name": result.display_name, "user_principal_name": result.user_principal_name}
+            if disabling:
+                message = _("%(name)s (%(user_principal_name)s) is disabled: the user can no longer sign in.")
+            else:
+                message = _("%(name)s (%(user_principal_name)s) is enabled: the user can sign in again.")
+            messages.success(request, message % names)
+        return redirect(self.url("users"))

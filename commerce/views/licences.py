@@ -1,0 +1,228 @@
+"""Licences: the seats of a customer's seat-based subscriptions and the users of its tenant who hold them;
+assign, remove, and the CSV export of every assignment. The same classes serve the customer's own pages
+and its reseller's (delegated admin with the License administrator role); ``commerce.access`` says who
+may, ``commerce.services.licences`` decides (never more assignments than seats).
+
+A reseller sees the subscriptions it is reseller of record of (``commerce.selectors.subscriptions_of``),
+and only their licences; the customer sees all of its own."""
+
+from __future__ import annotations
+
+import csv
+from datetime import UTC
+
+from django.contrib import messages
+from django.db.models import Case, IntegerField, Value, When
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+
+from accounts.organization_views import BYTE_ORDER_MARK, _Echo, csv_safe
+from commerce import access, selectors
+from commerce.forms_directory import LicenceAssignForm
+from commerce.models import SUBSCRIPTION_LIVE, Subscription
+from commerce.services.licences import licence_assign, licence_remove
+from commerce.views.directory import TenantPage
+from portal.errors import DomainError, form_add_domain_error
+from portal.lists import keyset_page
+
+#: The ordering of a subscription's assignments (portal.lists): every field one way, the last one unique.
+ASSIGNMENT_ORDERING = ("user_principal_name", "id")
+#: Rows per fetch from the export's server-side cursor, and CSV lines per chunk sent to the client.
+EXPORT_FETCH_ROWS = 2000
+EXPORT_LINES_PER_CHUNK = 500
+EXPORT_HEADER = [
+    "subscription",
+    "offer_product_code",
+    "user_principal_name",
+    "display_name",
+    "assigned_at_utc",
+]
+
+
+class _LicencePage(TenantPage):
+    def seat_subscriptions(self) -> list[Subscription]:
+        """The customer's seat-based subscriptions this organization sees, the live ones first."""
+        return list(
+            selectors.subscriptions_of(self.organization, self.customer)
+            .filter(offer__seat_based=True)
+            .annotate(
+                ended=Case(
+                    When(status__in=SUBSCRIPTION_LIVE, then=Value(0)),
+                    default=Value(1),
+                    output_field=IntegerField(),
+                )
+            )
+            .order_by("ended", "name", "id")
+        )
+
+    def licences_url(self, subscription=None) -> str:
+        url = self.url("licences")
+        if subscription is None:
+            return url
+        return f"{url}?{urlencode({'subscription': subscription.public_id})}"
+
+    def render_page(self, *, chosen_id=None, assign_form=None, status=200, strict=True):
+        """The licences page of one subscription (``chosen_id``; the first when None). An id the list does
+        not hold is 404 (``strict``), or the first subscription when the page comes back with an error."""
+        subscriptions = self.seat_subscriptions()
+        chosen = None
+        if chosen_id:
+            chosen = next((row for row in subscriptions if str(row.public_id) == str(chosen_id)), None)
+            if chosen is None and strict:
+                raise Http404
+        if chosen is None and subscriptions:
+            chosen = subscriptions[0]
+        can_manage = self.may(access.LICENCES_MANAGE)
+        page = None
+        if chosen is not None:
+            chosen.assigned = (
+                selectors.with_assigned_counts(
+                    selectors.subscriptions_of(self.organization, self.customer).filter(pk=chosen.pk)
+                )
+                .values_list("assigned", flat=True)
+                .get()
+            )
+            page = keyset_page(
+                selectors.licence_holders(chosen), ordering=ASSIGNMENT_ORDERING, query=self.request.GET
+            )
+            if can_manage:
+                for assignment in page.object_list:
+                    assignment.remove_url = self.url("licence_remove", assignment_id=assignment.public_id)
+            if can_manage and assign_form is None:
+                assign_form = LicenceAssignForm(initial={"subscription": chosen.public_id})
+        for row in subscriptions:
+            row.page_url = self.licences_url(row)
+        context = self.tenant_context(
+            access.LICENCES_VIEW,
+            subscriptions=subscriptions,
+            chosen=chosen,
+            page=page,
+            can_manage=can_manage,
+            assign_form=assign_form if can_manage else None,
+            assign_url=self.url("licence_assign"),
+            export_url=self.url("licences_export"),
+        )
+        return render(self.request, "commerce/licences.html", context, status=status)
+
+
+class LicenceListView(_LicencePage):
+    action = access.LICENCES_VIEW
+
+    def get(self, request, customer_id=None):
+        denied = self.customer_resolve(customer_id, action=access.LICENCES_VIEW)
+        if denied is not None:
+            return denied
+        return self.render_page(chosen_id=request.GET.get("subscription"))
+
+
+class LicenceAssignView(_LicencePage):
+    """Give one seat of a subscription to a user of the tenant, named by user principal name."""
+
+    action = access.LICENCES_MANAGE
+
+    def post(self, request, customer_id=None):
+        denied = self.customer_resolve(customer_id, action=access.LICENCES_MANAGE)
+        if denied is not None:
+            return denied
+        form = LicenceAssignForm(request.POST)
+        if not form.is_valid():
+            chosen_id = form.cleaned_data.get("subscription")
+            return self.render_page(chosen_id=chosen_id, assign_form=form, status=400, strict=False)
+        subscription = selectors.subscription_for(
+            self.organization, self.customer, form.cleaned_data["subscription"]
+        )
+        try:
+            assignment = licence_assign(
+                by=self.membership,
+                subscription=subscription,
+                user_principal_name=form.cleaned_data["user_principal_name"],
+            )
+        except DomainError as error:
+            form_add_domain_error(form, error)
+            return self.render_page(
+                chosen_id=subscription.public_id, assign_form=form, status=400, strict=False
+            )
+        messages.success(
+            request,
+            _("%(user)s now holds a licence of %(subscription)s.")
+            % {"user": assignment.user_principal_name, "subscription": subscription.name},
+        )
+        return redirect(self.licences_url(subscription))
+
+
+class LicenceRemoveView(_LicencePage):
+    """Take one licence back: its seat is free again."""
+
+    action = access.LICENCES_MANAGE
+
+    def post(self, request, assignment_id, customer_id=None):
+        denied = self.customer_resolve(customer_id, action=access.LICENCES_MANAGE)
+        if denied is not None:
+            return denied
+        assignment = selectors.licence_assignment_for(self.organization, self.customer, assignment_id)
+        # A reseller takes back only the licences of the subscriptions it sees (those it is reseller of
+        # record of): another subscription's licence is 404, as on the page.
+        subscription = selectors.subscription_for(
+            self.organization, self.customer, assignment.subscription.public_id
+        )
+        try:
+            licence_remove(by=self.membership, assignment=assignment)
+        except DomainError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(
+                request,
+                _("%(user)s no longer holds this licence: its seat is free again.")
+                % {"user": assignment.user_principal_name},
+            )
+        return redirect(self.licences_url(subscription))
+
+
+class LicenceExportView(_LicencePage):
+    """Every licence assignment of the customer's subscriptions this organization sees, as CSV, streamed
+    (a server-side cursor: never the whole list in memory)."""
+
+    action = access.LICENCES_VIEW
+
+    def get(self, request, customer_id=None):
+        denied = self.customer_resolve(customer_id, action=access.LICENCES_VIEW)
+        if denied is not None:
+            return denied
+        columns = (
+            selectors.licence_assignments_visible_to(self.organization, self.customer)
+            .order_by("subscription__name", "subscription_id", "user_principal_name", "id")
+            .values_list(
+                "subscription__name",
+                "subscription__offer__product_code",
+                "user_principal_name",
+                "directory_user__display_name",
+                "assigned_at",
+            )
+        )
+        writer = csv.writer(_Echo())
+
+        def rows():
+            yield BYTE_ORDER_MARK + writer.writerow(EXPORT_HEADER)
+            lines = []
+            for name, product_code, user_principal_name, display_name, assigned_at in columns.iterator(
+                chunk_size=EXPORT_FETCH_ROWS
+            ):
+                values = (
+                    name,
+                    product_code,
+                    user_principal_name,
+                    display_name,
+                    assigned_at.astimezone(UTC).isoformat(),
+                )
+                lines.append(writer.writerow([csv_safe(value) for value in values]))
+                if len(lines) == EXPORT_LINES_PER_CHUNK:
+                    yield "".join(lines)
+                    lines = []
+            if lines:
+                yield "".join(lines)
+
+        response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="licences-{self.customer.public_id}.csv"'
+        return response
