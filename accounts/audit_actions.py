@@ -25,6 +25,7 @@ ACTION_LABELS = {
     "directory_user.disabled": _("Directory user disabled"),
     "directory_user.enabled": _("Directory user enabled"),
     "directory_user.setup_completed": _("Directory user chose a password"),
+    "directory_user.setup_sent": _("Directory user set-up link sent"),
 }
 
 #: What program staff do on the review site (accounts/services/review.py).

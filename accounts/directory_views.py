@@ -1,7 +1,7 @@
 """The public page where a user added to a built-in tenant by an administrator chooses a password.
 
-The emailed link (``/directory/setup/<token>/``) is looked up once; its token goes into the server-side
-session and the browser moves on, with no referrer, to the same page without the token
+The emailed link (``/directory/setup/<token>/``) is looked up once; its token's hash goes into the
+server-side session and the browser moves on, with no referrer, to the same page without the token
 (``/directory/setup/set-password/``), where the form is. So the token is neither in the address of the
 page that shows the form nor sent as a referrer from it, and the form posts with the page's ordinary
 referrer policy: under ``no-referrer`` browsers send ``Origin: null`` with a POST, which CSRF protection
@@ -26,6 +26,7 @@ from accounts.services.directory import (
     directory_user_setup_find,
 )
 from portal.errors import DomainError, form_add_domain_error
+from portal.tokens import token_hash
 
 #: The last segment of the page's address once the token is out of it (a token is never this word).
 SETUP_CONTINUE = "set-password"
@@ -84,18 +85,19 @@ def directory_user_setup(request, token):
         # The emailed link: remember its token, move on to the address without it.
         if directory_user_setup_find(token) is None:
             return _invalid(request)
-        request.session[SESSION_KEY] = token
+        # The session keeps the token's hash, never the token (it is stored nowhere else either).
+        request.session[SESSION_KEY] = token_hash(token)
         return _no_referrer(redirect("accounts:directory_user_setup", token=SETUP_CONTINUE))
 
-    raw_token = request.session.get(SESSION_KEY) or ""
-    directory_user = directory_user_setup_find(raw_token)
+    hashed = request.session.get(SESSION_KEY) or ""
+    directory_user = directory_user_setup_find(hashed=hashed)
     if directory_user is None:
         return _invalid(request)
     form = DirectoryUserSetupForm(request.POST if request.method == "POST" else None)
     if form.is_bound and form.is_valid():
         try:
             directory_user = directory_user_setup_complete(
-                raw_token=raw_token, password=form.cleaned_data["password"]
+                hashed=hashed, password=form.cleaned_data["password"]
             )
         except DomainError as error:
             if error.field is None:  # the link was used a moment ago (another tab)

@@ -8,7 +8,11 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 #: what the status form of a row may ask
-USER_STATUS_ACTIONS = (("disable", _("Disable")), ("enable", _("Enable")))
+USER_STATUS_ACTIONS = (
+    ("disable", _("Disable")),
+    ("enable", _("Enable")),
+    ("setup_link", _("Send a new set-up link")),
+)
 
 _NAME_WIDGET_ATTRS = {"autocapitalize": "none", "spellcheck": "false", "autocomplete": "off"}
 

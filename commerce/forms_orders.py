@@ -167,10 +167,18 @@ class OrderRequestForm(_OrderTermsForm):
         if kind == OrderKind.NEW:
             choices = []
             if sharing:
-                choices.append((gettext_lazy("Share this customer with you"), _organization_choices(sharing)))
+                choices.append(
+                    (
+                        gettext_lazy("Providers that share this customer with you"),
+                        _organization_choices(sharing),
+                    )
+                )
             if others:
                 choices.append(
-                    (gettext_lazy("Do not share this customer with you"), _organization_choices(others))
+                    (
+                        gettext_lazy("Providers that do not share this customer with you"),
+                        _organization_choices(others),
+                    )
                 )
             self.fields["provider"] = _AcceptingChoiceField(
                 label=gettext_lazy("Indirect provider"),

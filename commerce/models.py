@@ -23,6 +23,7 @@ from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from django_countries.fields import CountryField
 
 from accounts.models import DirectoryUser, Organization
@@ -250,7 +251,7 @@ class OrderKind(models.TextChoices):
 
 class OrderStatus(models.TextChoices):
     DRAFT = "draft", _("Draft")
-    REQUESTED = "requested", _("Requested")
+    REQUESTED = "requested", pgettext_lazy("order status", "Requested")
     DECLINED = "declined", _("Declined")
     WITHDRAWN = "withdrawn", _("Withdrawn")
     SUBMITTED = "submitted", _("Submitted")

@@ -360,6 +360,8 @@ def directory_user_disable(
         action="directory_user.disabled",
         actor=by_user,
         organization_id=_tenant_organization_id(tenant),
+        # a set-up link not used yet dies with the account: enabling it again does not revive the link
+        changes={"setup_token_hash": "", "setup_expires_at": None},
         audit_after=_acting(acting_partner),
     )
 
@@ -508,6 +510,7 @@ def directory_user_add(
         target=directory_user,
         after={
             **directory_user_audit_values(directory_user),
+            "contact_email": directory_user.contact_email,
             **_acting(acting_partner),
         },
     )
@@ -517,34 +520,35 @@ def directory_user_add(
     return directory_user
 
 
-def directory_user_setup_find(raw_token: str) -> DirectoryUser | None:
-    """The user this set-up link opens while it is valid, else None."""
+def directory_user_setup_find(raw_token: str = "", *, hashed: str = "") -> DirectoryUser | None:
+    """The user this set-up link opens while it is valid, else None; by the raw token of the link, or by
+    its hash (what a session keeps: the raw token is stored nowhere)."""
     from django.utils import timezone
 
     from portal.tokens import token_hash
 
-    if not raw_token:
+    hashed = hashed or (token_hash(raw_token) if raw_token else "")
+    if not hashed:
         return None
     return (
         DirectoryUser.objects.select_related("tenant")
         .filter(
-            setup_token_hash=token_hash(raw_token),
-            setup_expires_at__gt=timezone.now(),
-            status=DirectoryUser.Status.ACTIVE,
+            setup_token_hash=hashed, setup_expires_at__gt=timezone.now(), status=DirectoryUser.Status.ACTIVE
         )
         .first()
     )
 
 
 @transaction.atomic
-def directory_user_setup_complete(*, raw_token: str, password: str) -> DirectoryUser:
-    """The new user chooses a password through the set-up link; the link is used up (a conditional
-    UPDATE: two submissions of the same link set one password)."""
+def directory_user_setup_complete(*, raw_token: str = "", hashed: str = "", password: str) -> DirectoryUser:
+    """The new user chooses a password through the set-up link (its raw token, or its hash); the link is
+    used up (a conditional UPDATE: two submissions of the same link set one password)."""
     from django.utils import timezone
 
     from portal.tokens import token_hash
 
-    directory_user = directory_user_setup_find(raw_token)
+    hashed = hashed or (token_hash(raw_token) if raw_token else "")
+    directory_user = directory_user_setup_find(hashed=hashed)
     if directory_user is None:
         raise DomainError(SETUP_LINK_INVALID, code="setup_link_invalid")
     new_password_check(
@@ -556,7 +560,7 @@ def directory_user_setup_complete(*, raw_token: str, password: str) -> Directory
     directory_user.set_password(password)
     claimed = DirectoryUser.objects.filter(
         pk=directory_user.pk,
-        setup_token_hash=token_hash(raw_token),
+        setup_token_hash=hashed,
         setup_expires_at__gt=timezone.now(),
         status=DirectoryUser.Status.ACTIVE,
     ).update(password=directory_user.password, setup_token_hash="", setup_expires_at=None)
@@ -569,3 +573,30 @@ def directory_user_setup_complete(*, raw_token: str, password: str) -> Directory
         target=directory_user,
     )
     return directory_user
+
+
+@transaction.atomic
+def directory_user_setup_link_send(
+    *, directory_user: DirectoryUser, by_user: User | None, acting_partner: Organization | None = None
+) -> DirectoryUser:
+    """A new set-up link for an active user with a contact address (the old link dies): the user chooses
+    a new password through it. Audited in the tenant's organization, the partner named."""
+    tenant = _tenant_lock(directory_user.tenant)
+    current = DirectoryUser.objects.select_related("tenant").get(pk=directory_user.pk, tenant=tenant)
+    if current.status != DirectoryUser.Status.ACTIVE:
+        raise DomainError(_("Enable the user before sending a new set-up link."), code="user_disabled")
+    if not current.contact_email:
+        raise DomainError(
+            _("This user has no contact email for a set-up link."), code="contact_email_required"
+        )
+    _setup_link_issue(
+        current, by_user=by_user, partner_name=acting_partner.legal_name if acting_partner else ""
+    )
+    audit_record(
+        action="directory_user.setup_sent",
+        actor=by_user,
+        organization_id=_tenant_organization_id(tenant),
+        target=current,
+        after={"contact_email": current.contact_email, **_acting(acting_partner)},
+    )
+    return current

@@ -25,6 +25,13 @@ def _values(assignment: LicenceAssignment) -> dict:
     }
 
 
+def _sold_by_check(partner, subscription: Subscription) -> None:
+    """A reseller manages the licences of the subscriptions it sells (it is their reseller of record);
+    another reseller's subscription of the same customer does not exist for it."""
+    if partner is not None and subscription.reseller_id != partner.pk:
+        raise DomainError(_("This subscription is not sold through you."), code="subscription_not_yours")
+
+
 @transaction.atomic
 def licence_assign(
     *, by: Membership, subscription: Subscription, user_principal_name: str
@@ -37,6 +44,7 @@ def licence_assign(
         .select_related("offer", "customer")
         .get(pk=subscription.pk, customer=customer)
     )
+    _sold_by_check(actor, subscription)
     if not subscription.offer.seat_based:
         raise DomainError(
             _("%(subscription)s is not sold by the seat: it has no licences to assign.")
@@ -119,7 +127,10 @@ def licence_remove(*, by: Membership, assignment: LicenceAssignment) -> None:
     """Take a licence back: its seat is free again."""
     customer = assignment.customer
     actor = access.customer_act_check(by=by, customer=customer, action=access.LICENCES_MANAGE)
-    Subscription.objects.select_for_update().filter(pk=assignment.subscription_id).first()
+    locked_subscription = (
+        Subscription.objects.select_for_update().filter(pk=assignment.subscription_id).first()
+    )
+    _sold_by_check(actor, locked_subscription)
     locked = (
         LicenceAssignment.objects.select_related("subscription")
         .filter(pk=assignment.pk, customer=customer)

@@ -27,6 +27,7 @@ from dateutil.relativedelta import relativedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 from accounts.models import Membership, Organization
 from commerce import access
@@ -205,22 +206,57 @@ def seats_below_assignments_error(subscription: Subscription, seats: int) -> Dom
     if count <= seats:
         return None
     more = count - len(names)
-    listed = ", ".join(names) + (str(_(" and %(count)d more")) % {"count": more} if more else "")
+    listed = ", ".join(names) + (" " + str(_("and %(count)d more")) % {"count": more} if more else "")
     if seats == 0:
-        message = _(
+        message = ngettext(
+            "%(count)d licence of %(subscription)s is assigned, to: %(holders)s. Remove it before "
+            "cancelling the subscription.",
             "%(count)d licences of %(subscription)s are assigned, to: %(holders)s. Remove them before "
-            "cancelling the subscription."
+            "cancelling the subscription.",
+            count,
         )
     else:
-        message = _(
+        # more licences than seats: at least two licences, so only the seats need a singular
+        message = ngettext(
+            "%(count)d licences of %(subscription)s are assigned, more than %(seats)d seat, to: "
+            "%(holders)s. Remove licences first.",
             "%(count)d licences of %(subscription)s are assigned, more than %(seats)d seats, to: "
-            "%(holders)s. Remove licences first."
+            "%(holders)s. Remove licences first.",
+            seats,
         )
     return DomainError(
         message % {"count": count, "subscription": subscription.name, "seats": seats, "holders": listed},
         code="seats_below_assignments",
         field="seats",
     )
+
+
+def _subscription_lock(subscription: Subscription | None) -> Subscription | None:
+    """Lock the subscription an order changes (one change decided at a time), re-read."""
+    if subscription is None:
+        return None
+    return (
+        Subscription.objects.select_for_update(of=("self",)).select_related("offer").get(pk=subscription.pk)
+    )
+
+
+def _pending_order_check(subscription: Subscription, order: Order | None) -> None:
+    """One change at a time: each order sets the seats it asks for, so two waiting at once could be
+    provisioned in either order. The caller holds the subscription's row lock."""
+    waiting = Order.objects.filter(
+        subscription=subscription, status__in=[OrderStatus.REQUESTED, OrderStatus.SUBMITTED]
+    )
+    if order is not None:
+        waiting = waiting.exclude(pk=order.pk)
+    if waiting.exists():
+        raise DomainError(
+            _(
+                "Another order for %(subscription)s is waiting for the provider or for provisioning. Change "
+                "the subscription again once it is done, declined or withdrawn."
+            )
+            % {"subscription": subscription.name},
+            code="order_pending",
+        )
 
 
 def _subscription_change_check(subscription: Subscription, *, kind: str, seats: int, now=None) -> None:
@@ -232,7 +268,12 @@ def _subscription_change_check(subscription: Subscription, *, kind: str, seats: 
         )
     if kind == OrderKind.SEATS and seats == subscription.seats:
         raise DomainError(
-            _("The subscription already has %(seats)d seats.") % {"seats": seats},
+            ngettext(
+                "The subscription already has %(seats)d seat.",
+                "The subscription already has %(seats)d seats.",
+                seats,
+            )
+            % {"seats": seats},
             code="seats_unchanged",
             field="seats",
         )
@@ -270,11 +311,16 @@ def order_terms_check(
     subscription: Subscription | None,
     seats,
     now=None,
+    order: Order | None = None,
+    pending_check: bool = True,
 ):
-    """Every rule of an order (links, offer, seats, subscription); returns (offer, seats, price)."""
+    """Every rule of an order (links, offer, seats, subscription); returns (offer, seats, price).
+    ``order``: the order being checked again (it does not count as another one waiting)."""
     if kind not in OrderKind.values:
         raise DomainError(_("Choose what to order."), code="kind_invalid", field="kind")
     order_links_check(provider=provider, reseller=reseller, customer=customer)
+    if pending_check and kind != OrderKind.NEW and subscription is not None:
+        _pending_order_check(subscription, order)
     if kind == OrderKind.NEW:
         if offer is None:
             raise DomainError(_("Choose an offer."), code="offer_required", field="offer")
@@ -355,27 +401,54 @@ def _idempotency_key(value) -> uuid.UUID:
         ) from None
 
 
-def _existing(provider, reseller, key, customer) -> Order | None:
+def _fingerprint(*, kind, offer, subscription, seats, by_reseller: bool) -> dict:
+    """What a submission asked for: the same key with something else is another order, not a retry."""
+    try:
+        seats = int(seats)
+    except (TypeError, ValueError):
+        seats = None
+    return {
+        "kind": kind,
+        "offer_id": getattr(offer, "pk", None) if kind == OrderKind.NEW else None,
+        "subscription_id": getattr(subscription, "pk", None) if kind != OrderKind.NEW else None,
+        "seats": 0 if kind == OrderKind.CANCEL else seats,
+        "requested_by_reseller": by_reseller,
+    }
+
+
+def _existing(provider, reseller, key, customer, fingerprint: dict) -> Order | None:
+    """The order this key already made (a retried or double-clicked submission), or None. The key with
+    another customer or other terms (the form changed after Back) is refused: it is not a retry."""
     order = (
         Order.objects.select_related("customer", "offer", "subscription")
         .filter(provider=provider, reseller=reseller, idempotency_key=key)
         .first()
     )
-    if order is not None and order.customer_id != customer.pk:
+    if order is None:
+        return None
+    made = {
+        "kind": order.kind,
+        "offer_id": order.offer_id if order.kind == OrderKind.NEW else None,
+        "subscription_id": order.subscription_id if order.kind != OrderKind.NEW else None,
+        "seats": order.seats,
+        "requested_by_reseller": order.requested_by_reseller,
+    }
+    if order.customer_id != customer.pk or made != fingerprint:
         raise DomainError(
-            _("The form expired. Reload the page and submit again."), code="idempotency_key_reused"
+            _("This form was already submitted. Reload the page to place another order."),
+            code="idempotency_key_reused",
         )
     return order
 
 
-def _order_insert(fields: dict) -> tuple[Order, bool]:
+def _order_insert(fields: dict, fingerprint: dict) -> tuple[Order, bool]:
     """Insert, or find the order a concurrent twin of this submission created (the unique key)."""
     try:
         with transaction.atomic():
             return Order.objects.create(**fields), True
     except IntegrityError:
         order = _existing(
-            fields["provider"], fields["reseller"], fields["idempotency_key"], fields["customer"]
+            fields["provider"], fields["reseller"], fields["idempotency_key"], fields["customer"], fingerprint
         )
         if order is None:
             raise
@@ -406,7 +479,10 @@ def order_submit(
         access.customer_act_check(by=by, customer=customer, action=access.ORDERS_SUBMIT)
         raise access.ActionNotPermitted
     key = _idempotency_key(idempotency_key)
-    existing = _existing(provider, reseller, key, customer)
+    fingerprint = _fingerprint(
+        kind=kind, offer=offer, subscription=subscription, seats=seats, by_reseller=False
+    )
+    existing = _existing(provider, reseller, key, customer, fingerprint)
     if existing is not None:
         return existing
     order_links_check(provider=provider, reseller=reseller, customer=customer)
@@ -428,7 +504,8 @@ def order_submit(
     )
     now = timezone.now()
     order, created = _order_insert(
-        {
+        fingerprint=fingerprint,
+        fields={
             "idempotency_key": key,
             "customer": customer,
             "reseller": reseller,
@@ -444,7 +521,7 @@ def order_submit(
             "submitted_by": by.user,
             "submitted_at": now,
             "created_at": now,
-        }
+        },
     )
     if created:
         audit_parties(
@@ -480,7 +557,10 @@ def order_request_create(
     it at once when ``send``. The same key again returns the same request."""
     reseller = by.organization
     key = _idempotency_key(idempotency_key)
-    existing = _existing(provider, reseller, key, customer)
+    fingerprint = _fingerprint(
+        kind=kind, offer=offer, subscription=subscription, seats=seats, by_reseller=True
+    )
+    existing = _existing(provider, reseller, key, customer, fingerprint)
     if existing is not None:
         return existing
     actor = access.customer_act_check(by=by, customer=customer, action=access.ORDERS_REQUEST)
@@ -488,6 +568,7 @@ def order_request_create(
         raise DomainError(
             _("Choose one of your indirect providers."), code="provider_invalid", field="provider"
         )
+    subscription = _subscription_lock(subscription)
     offer, seats, price = order_terms_check(
         provider=provider,
         reseller=reseller,
@@ -502,7 +583,8 @@ def order_request_create(
         raise DomainError(_("Keep the note under 1,000 characters."), code="note_too_long", field="note")
     now = timezone.now()
     order, created = _order_insert(
-        {
+        fingerprint=fingerprint,
+        fields={
             "idempotency_key": key,
             "customer": customer,
             "reseller": reseller,
@@ -519,7 +601,7 @@ def order_request_create(
             "created_by": by.user,
             "created_at": now,
             "requested_at": now if send else None,
-        }
+        },
     )
     if created:
         audit_parties(
@@ -544,7 +626,7 @@ def _request_notify(order: Order) -> None:
     )
 
 
-def _reseller_order_lock(by: Membership, order: Order) -> Order:
+def _reseller_order_lock(by: Membership, order: Order, *, customer_check: bool = True) -> Order:
     order = (
         Order.objects.select_for_update(of=("self",))
         .select_related("customer", "reseller", "provider", "offer", "subscription")
@@ -552,7 +634,10 @@ def _reseller_order_lock(by: Membership, order: Order) -> Order:
     )
     if order.reseller_id != by.organization_id or not order.requested_by_reseller:
         raise DomainError(_("This order request is not yours."), code="order_not_yours")
-    access.customer_act_check(by=by, customer=order.customer, action=access.ORDERS_REQUEST)
+    if customer_check:
+        access.customer_act_check(by=by, customer=order.customer, action=access.ORDERS_REQUEST)
+    else:
+        access.partner_permission_check(by=by)
     return order
 
 
@@ -561,6 +646,7 @@ def order_request_send(*, by: Membership, order: Order) -> Order:
     """The reseller sends its draft to the provider (the rules are checked again)."""
     order = _reseller_order_lock(by, order)
     ORDER_STATUS.check(order.status, OrderStatus.REQUESTED)
+    _subscription_lock(order.subscription)
     order_terms_check(
         provider=order.provider,
         reseller=order.reseller,
@@ -569,6 +655,7 @@ def order_request_send(*, by: Membership, order: Order) -> Order:
         offer=order.offer,
         subscription=order.subscription,
         seats=order.seats,
+        order=order,
     )
     order = transition_apply(
         order,
@@ -593,8 +680,9 @@ def order_request_send(*, by: Membership, order: Order) -> Order:
 
 @transaction.atomic
 def order_request_withdraw(*, by: Membership, order: Order) -> Order:
-    """The reseller withdraws its draft or its request before the provider answers."""
-    order = _reseller_order_lock(by, order)
+    """The reseller withdraws its draft or its request before the provider answers (also once the
+    customer is no longer its customer: its own open requests can always be cleared)."""
+    order = _reseller_order_lock(by, order, customer_check=False)
     was_sent = order.status == OrderStatus.REQUESTED
     order = transition_apply(
         order,
@@ -652,6 +740,7 @@ def order_request_submit(*, by: Membership, order: Order) -> Order:
         offer=order.offer,
         subscription=subscription,
         seats=order.seats,
+        order=order,
     )
     now = timezone.now()
     if not transition_claim(
@@ -703,10 +792,18 @@ def order_request_decline(*, by: Membership, order: Order, reason: str) -> Order
     audit_parties(
         action="order.declined",
         actor=by.user,
-        organizations=[order.customer, order.reseller],
+        organizations=[order.reseller],
         target=order,
         acting_partner=order.provider,
         after={"reason": reason},
+    )
+    # The customer's log says it was declined; the reason is the provider's word to its reseller.
+    audit_parties(
+        action="order.declined",
+        actor=by.user,
+        organizations=[order.customer],
+        target=order,
+        acting_partner=order.provider,
     )
     notify_parties(
         organizations=[order.reseller],
@@ -754,6 +851,8 @@ def order_provision(*, order_id: int) -> str:
             subscription=subscription,
             seats=order.seats,
             now=now,
+            order=order,
+            pending_check=False,  # checked when it was submitted; provisioning finishes it
         )
     except DomainError as error:
         with translation.override("en"):

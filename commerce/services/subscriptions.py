@@ -64,6 +64,12 @@ def subscription_auto_renew_set(
     )
     if not subscription.is_live:
         raise DomainError(_("This subscription has ended."), code="subscription_not_live")
+    from commerce.services.orders import order_links_check
+
+    # through the partnership this subscription was sold on, not only any that shows the customer
+    order_links_check(
+        provider=subscription.provider, reseller=subscription.reseller, customer=subscription.customer
+    )
     auto_renew = bool(auto_renew)
     if subscription.auto_renew == auto_renew:
         return subscription
@@ -164,17 +170,34 @@ def _remind_one(pk: int, now) -> bool:
         return True
 
 
+def _renewal_refusal(subscription: Subscription) -> str:
+    """Why an auto-renewing subscription cannot renew, as a failure code, or "": it renews only while it
+    could be ordered again (the partnership, the reseller of record and the provider relationship live,
+    the offer on sale in the customer's country). Otherwise it ends at term, and everyone is told why."""
+    from commerce.services.orders import _offer_check, order_links_check
+
+    try:
+        order_links_check(
+            provider=subscription.provider, reseller=subscription.reseller, customer=subscription.customer
+        )
+        _offer_check(subscription.offer, subscription.customer, selling=True)
+    except DomainError as error:
+        return error.code
+    return ""
+
+
 def _term_end_one(pk: int, now) -> str:
     with transaction.atomic():
         subscription = (
             Subscription.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("customer", "reseller", "provider")
+            .select_related("customer", "reseller", "provider", "offer")
             .filter(pk=pk)
             .first()
         )
         if subscription is None or not subscription.is_live or subscription.renews_at > now:
             return ""
-        if subscription.auto_renew and subscription.status == SubscriptionStatus.ACTIVE:
+        refusal = _renewal_refusal(subscription) if subscription.auto_renew else ""
+        if subscription.auto_renew and subscription.status == SubscriptionStatus.ACTIVE and not refusal:
             before = subscription.renews_at
             # A worker that was down catches up one term at a time, to the term that holds ``now``.
             while subscription.renews_at <= now:
@@ -197,6 +220,9 @@ def _term_end_one(pk: int, now) -> str:
                 dedupe_key=f"subscription-renewed:{subscription.public_id}:{before.date()}",
             )
             return "renewed"
+        end_reason = refusal or (
+            "suspended" if subscription.status == SubscriptionStatus.SUSPENDED else "auto_renew_off"
+        )
         released = LicenceAssignment.objects.filter(subscription=subscription).delete()[0]
         subscription = transition_apply(
             subscription,
@@ -205,19 +231,23 @@ def _term_end_one(pk: int, now) -> str:
             action="subscription.expired",
             organization_id=subscription.customer_id,
             changes={"ended_at": now},
-            audit_after={"licences_released": released},
+            audit_after={"licences_released": released, **({"reason": refusal} if refusal else {})},
         )
         audit_parties(
             action="subscription.expired",
             actor=None,
             organizations=[subscription.reseller, subscription.provider],
             target=subscription,
-            after={"licences_released": released},
+            after={"licences_released": released, **({"reason": refusal} if refusal else {})},
         )
         notify_parties(
             organizations=_organizations(subscription),
             template="subscription_ended",
-            context={**subscription_context(subscription), "licences_released": released},
+            context={
+                **subscription_context(subscription),
+                "licences_released": released,
+                "end_reason": end_reason,
+            },
             dedupe_key=f"subscription-ended:{subscription.public_id}",
         )
         return "expired"

@@ -79,6 +79,16 @@ def customer_user_add(
     return directory_user
 
 
+def _global_admin_guard(partner: Organization | None, directory_user: DirectoryUser) -> None:
+    """A partner's User administrator role does not reach the customer's Global administrators (as in
+    Microsoft Entra ID): it neither disables nor re-enables them."""
+    if partner is not None and directory_user.is_global_admin:
+        raise DomainError(
+            _("A partner cannot change one of the customer's Global administrators."),
+            code="global_admin_protected",
+        )
+
+
 def _user_of(customer: Organization, directory_user: DirectoryUser) -> DirectoryUser:
     tenant = _tenant_require(customer)
     if directory_user.tenant_id != tenant.pk:
@@ -93,11 +103,7 @@ def customer_user_disable(
     """Disable a user of the customer's tenant (no more sign-in; licences stay assigned)."""
     partner = access.customer_act_check(by=by, customer=customer, action=access.USERS_MANAGE)
     directory_user = _user_of(customer, directory_user)
-    if partner is not None and directory_user.is_global_admin:
-        raise DomainError(
-            _("A partner cannot disable one of the customer's Global Administrators."),
-            code="global_admin_protected",
-        )
+    _global_admin_guard(partner, directory_user)
     result = directory.directory_user_disable(
         directory_user=directory_user, by_user=by.user, acting_partner=partner
     )
@@ -112,8 +118,26 @@ def customer_user_enable(
     """Enable a disabled user of the customer's tenant again."""
     partner = access.customer_act_check(by=by, customer=customer, action=access.USERS_MANAGE)
     directory_user = _user_of(customer, directory_user)
+    _global_admin_guard(partner, directory_user)
     result = directory.directory_user_enable(
         directory_user=directory_user, by_user=by.user, acting_partner=partner
     )
     _partner_row("directory_user.enabled", by=by, partner=partner, customer=customer, directory_user=result)
+    return result
+
+
+@transaction.atomic
+def customer_user_setup_link_send(
+    *, by: Membership, customer: Organization, directory_user: DirectoryUser
+) -> DirectoryUser:
+    """Send a user of the customer's tenant a new set-up link (an expired one, a password forgotten)."""
+    partner = access.customer_act_check(by=by, customer=customer, action=access.USERS_MANAGE)
+    directory_user = _user_of(customer, directory_user)
+    _global_admin_guard(partner, directory_user)
+    result = directory.directory_user_setup_link_send(
+        directory_user=directory_user, by_user=by.user, acting_partner=partner
+    )
+    _partner_row(
+        "directory_user.setup_sent", by=by, partner=partner, customer=customer, directory_user=result
+    )
     return result

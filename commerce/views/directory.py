@@ -196,7 +196,8 @@ class UserAddView(TenantPage):
 
 
 class UserStatusView(TenantPage):
-    """Disable or enable one user of the tenant (POST ``action=disable|enable``), then back to the list
+    """Disable or enable one user of the tenant, or send a new set-up link (POST
+    ``action=disable|enable|setup_link``), then back to the list
     with what happened, or why the service refused (a partner cannot disable a Global Administrator)."""
 
     action = access.USERS_MANAGE
@@ -209,17 +210,29 @@ class UserStatusView(TenantPage):
         form = TenantUserStatusForm(request.POST)
         if not form.is_valid():
             raise BadRequest("Disable or enable: nothing else")
-        disabling = form.cleaned_data["action"] == "disable"
-        service = user_services.customer_user_disable if disabling else user_services.customer_user_enable
+        chosen = form.cleaned_data["action"]
+        service, message = {
+            "disable": (
+                user_services.customer_user_disable,
+                _("%(name)s (%(user_principal_name)s) is disabled: the user can no longer sign in."),
+            ),
+            "enable": (
+                user_services.customer_user_enable,
+                _("%(name)s (%(user_principal_name)s) is enabled: the user can sign in again."),
+            ),
+            "setup_link": (
+                user_services.customer_user_setup_link_send,
+                _(
+                    "A new set-up link for %(name)s (%(user_principal_name)s) is on its way to the user's "
+                    "contact email. Earlier links no longer work."
+                ),
+            ),
+        }[chosen]
         try:
             result = service(by=self.membership, customer=self.customer, directory_user=directory_user)
         except DomainError as error:
             messages.error(request, error.message)
         else:
             names = {"name": result.display_name, "user_principal_name": result.user_principal_name}
-            if disabling:
-                message = _("%(name)s (%(user_principal_name)s) is disabled: the user can no longer sign in.")
-            else:
-                message = _("%(name)s (%(user_principal_name)s) is enabled: the user can sign in again.")
             messages.success(request, message % names)
         return redirect(self.url("users"))

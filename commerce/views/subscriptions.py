@@ -42,6 +42,15 @@ EXPORT_COLUMNS = (
 )  # fmt: skip
 
 
+def price_in_minor_units(amount, currency: str) -> str:
+    """The price with the currency's own decimals (JPY 1200, USD 12.50), as a file reader expects."""
+    from decimal import Decimal
+
+    from babel.numbers import get_currency_precision
+
+    return str(Decimal(amount).quantize(Decimal(1).scaleb(-get_currency_precision(currency))))
+
+
 def _export_rows(columns, *, lead: int = 0):
     """The export's rows: ``lead`` columns of the partner's export, then ``EXPORT_COLUMNS``; read on a
     server-side cursor."""
@@ -55,7 +64,8 @@ def _export_rows(columns, *, lead: int = 0):
         yield (
             *first, public_id, name, offer, code, seats, assigned, term, commitment, status,
             labels.get(status, status), started_at.isoformat(), renews_at.isoformat(),
-            "yes" if auto_renew else "no", currency, unit_price, reseller, provider,
+            "yes" if auto_renew else "no", currency, price_in_minor_units(unit_price, currency), reseller,
+            provider,
         )  # fmt: skip
 
 

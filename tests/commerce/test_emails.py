@@ -163,7 +163,7 @@ CASES = [
             {
                 **SUBSCRIPTION,
                 "recipient_kind": kind,
-                "auto_renew": released == 0,
+                "end_reason": {0: "suspended", 3: "auto_renew_off", 1: "partnership_missing"}[released],
                 "licences_released": released,
             },
         )
@@ -364,7 +364,7 @@ def test_each_reader_is_told_where_to_look_and_what_to_do(strict_templates):
     )
 
     ended = render_text(
-        "subscription_ended", recipient_kind="customer", auto_renew=False, licences_released=1
+        "subscription_ended", recipient_kind="customer", end_reason="auto_renew_off", licences_released=1
     )
     assert ended.startswith(
         "The subscription Cloud Suite <Pro> of Northwind & Sons Ltd ended on 2027-05-17 (UTC), at the end of "
@@ -372,10 +372,17 @@ def test_each_reader_is_told_where_to_look_and_what_to_do(strict_templates):
         "your reseller of record, Fabrikam <Cloud> KK.\n"
     )
     suspended = render_text(
-        "subscription_ended", recipient_kind="provider", auto_renew=True, licences_released=0
+        "subscription_ended", recipient_kind="provider", end_reason="suspended", licences_released=0
     )
     assert "it was suspended, so it was not renewed. To subscribe again, submit an order" in suspended
     assert "licence" not in suspended
+    unsellable = render_text(
+        "subscription_ended", recipient_kind="reseller", end_reason="offer_unavailable_in_country"
+    )
+    assert (
+        "at the end of its term, instead of renewing: The offer is not available in the customer's country."
+        in unsellable
+    )
 
 
 def test_the_set_up_email_says_who_added_the_user_and_how_to_sign_in(strict_templates):

@@ -460,7 +460,7 @@ def test_a_request_to_a_provider_the_customer_never_accepted_is_refused_with_its
     other = ProviderFactory(legal_name="Northwind Distribution")
     PartnershipFactory(provider=other, reseller=link.reseller)
     form = reseller_client.get(order_request_new(link, kind="new")).content.decode()
-    assert '<optgroup label="Do not share this customer with you">' in form
+    assert '<optgroup label="Providers that do not share this customer with you">' in form
     before = state()
 
     response = reseller_client.post(

@@ -380,6 +380,7 @@ def test_a_committed_subscription_loses_seats_only_within_the_cancellation_windo
         assert orders.cancellation_window_open(subscription)
         inside = submit(link, kind=SEATS, subscription=subscription, seats=9)
         assert inside.status == OrderStatus.SUBMITTED
+        assert orders.order_provision(order_id=inside.pk) == "provisioned"  # one change at a time
     with at(NOW + timedelta(days=7, seconds=1)):
         assert not orders.cancellation_window_open(subscription)
         error = refused(
@@ -520,12 +521,16 @@ def test_the_same_key_twice_returns_the_same_order_and_writes_one_set_of_rows():
     key = uuid.uuid4()
     first = submit(link, offer=offer, seats=2, idempotency_key=key)
     before = state()
-    # A retry (even a different form content) finds the order the key made.
-    again = submit(link, offer=offer, seats=4, idempotency_key=str(key))
+    # A retry finds the order the key made.
+    again = submit(link, offer=offer, seats=2, idempotency_key=str(key))
     assert (again.pk, again.seats) == (first.pk, 2)
     assert state() == before
     assert Order.objects.count() == 1
     assert AuditEvent.objects.filter(action="order.submitted").count() == 3
+    # The same key with other terms (the form changed after Back) is not a retry: refused, nothing made.
+    error = refused("idempotency_key_reused", lambda: submit(link, offer=offer, seats=4, idempotency_key=key))
+    assert error.message == "This form was already submitted. Reload the page to place another order."
+    assert state() == before
 
     # The key belongs to its customer: reused for another, the form is stale.
     other = commerce_linked(reseller=link.reseller, provider=link.provider)
@@ -533,7 +538,7 @@ def test_the_same_key_twice_returns_the_same_order_and_writes_one_set_of_rows():
         "idempotency_key_reused",
         lambda: submit(link, customer=other.customer, offer=offer, idempotency_key=key),
     )
-    assert error.message == "The form expired. Reload the page and submit again."
+    assert error.message == "This form was already submitted. Reload the page to place another order."
 
 
 # --- Order requests ---------------------------------------------------------------------------------

@@ -102,7 +102,7 @@ def test_the_customer_sees_its_subscriptions_and_latest_orders(client, link, sub
     )  # fmt: skip
     order_services.order_request_create(
         by=link.reseller_agent, customer=link.customer, provider=link.provider, kind=OrderKind.SEATS,
-        subscription=subscriptions["suite"], seats=9, send=False, idempotency_key=uuid.uuid4(),
+        subscription=subscriptions["security"], seats=9, send=False, idempotency_key=uuid.uuid4(),
     )  # a draft: the reseller's own  # fmt: skip
     client.force_login(link.customer_admin.user)
 
@@ -156,12 +156,12 @@ def test_the_customers_export_has_its_own_subscriptions_with_formulas_neutralise
         [
             str(security.public_id), "'=HYPERLINK(\"x\")", "Advanced Security", "SEC-1", "2", "0", "annual",
             "none", "active", "Active", "2025-04-01T09:30:00+00:00", "2026-04-01T09:30:00+00:00", "no",
-            "JPY", "2400.00", "Contoso Japan KK", "Blue Yonder Distribution",
+            "JPY", "2400", "Contoso Japan KK", "Blue Yonder Distribution",
         ],
         [
             str(suite.public_id), "Cloud Suite Business", "Cloud Suite Business", "CSB-1", "5", "2",
             "monthly", "none", "active", "Active", "2025-04-01T09:30:00+00:00", "2025-05-01T09:30:00+00:00",
-            "yes", "JPY", "1200.00", "Contoso Japan KK", "Blue Yonder Distribution",
+            "yes", "JPY", "1200", "Contoso Japan KK", "Blue Yonder Distribution",
         ],
     ]  # fmt: skip
 

@@ -343,7 +343,7 @@ def test_the_reseller_cannot_disable_a_global_administrator_and_sees_why(client,
     response = client.post(partner_url("user_status", link, user_id=admin.public_id), {"action": "disable"})
 
     assert response.status_code == 302
-    assert flashed(response) == ["A partner cannot disable one of the customer's Global Administrators."]
+    assert flashed(response) == ["A partner cannot change one of the customer's Global administrators."]
     assert state(link.customer) == before
 
 
