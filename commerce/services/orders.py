@@ -441,8 +441,26 @@ def _existing(provider, reseller, key, customer, fingerprint: dict) -> Order | N
     return order
 
 
-def _order_insert(fields: dict, fingerprint: dict) -> tuple[Order, bool]:
+def _order_fields(key, customer, reseller, provider, kind, offer, subscription, seats, price) -> dict:
+    """What every new order holds: the parties, the terms, and the price (the country's for a new
+    subscription or more seats, the subscription's own otherwise)."""
+    return {
+        "idempotency_key": key,
+        "customer": customer,
+        "reseller": reseller,
+        "provider": provider,
+        "kind": kind,
+        "offer": offer,
+        "subscription": subscription,
+        "seats": seats,
+        "currency": price.currency if price else subscription.currency,
+        "unit_price": price.unit_price if price else subscription.unit_price,
+    }
+
+
+def _order_insert(fingerprint: dict, fields: dict, **more) -> tuple[Order, bool]:
     """Insert, or find the order a concurrent twin of this submission created (the unique key)."""
+    fields = {**fields, **more}
     try:
         with transaction.atomic():
             return Order.objects.create(**fields), True
@@ -504,24 +522,13 @@ def order_submit(
     )
     now = timezone.now()
     order, created = _order_insert(
-        fingerprint=fingerprint,
-        fields={
-            "idempotency_key": key,
-            "customer": customer,
-            "reseller": reseller,
-            "provider": provider,
-            "kind": kind,
-            "offer": offer,
-            "subscription": subscription,
-            "seats": seats,
-            "currency": price.currency if price else subscription.currency,
-            "unit_price": price.unit_price if price else subscription.unit_price,
-            "status": OrderStatus.SUBMITTED,
-            "created_by": by.user,
-            "submitted_by": by.user,
-            "submitted_at": now,
-            "created_at": now,
-        },
+        fingerprint,
+        _order_fields(key, customer, reseller, provider, kind, offer, subscription, seats, price),
+        status=OrderStatus.SUBMITTED,
+        created_by=by.user,
+        submitted_by=by.user,
+        submitted_at=now,
+        created_at=now,
     )
     if created:
         audit_parties(
@@ -583,25 +590,14 @@ def order_request_create(
         raise DomainError(_("Keep the note under 1,000 characters."), code="note_too_long", field="note")
     now = timezone.now()
     order, created = _order_insert(
-        fingerprint=fingerprint,
-        fields={
-            "idempotency_key": key,
-            "customer": customer,
-            "reseller": reseller,
-            "provider": provider,
-            "kind": kind,
-            "offer": offer,
-            "subscription": subscription,
-            "seats": seats,
-            "currency": price.currency if price else subscription.currency,
-            "unit_price": price.unit_price if price else subscription.unit_price,
-            "status": OrderStatus.REQUESTED if send else OrderStatus.DRAFT,
-            "requested_by_reseller": True,
-            "note": note,
-            "created_by": by.user,
-            "created_at": now,
-            "requested_at": now if send else None,
-        },
+        fingerprint,
+        _order_fields(key, customer, reseller, provider, kind, offer, subscription, seats, price),
+        status=OrderStatus.REQUESTED if send else OrderStatus.DRAFT,
+        requested_by_reseller=True,
+        note=note,
+        created_by=by.user,
+        created_at=now,
+        requested_at=now if send else None,
     )
     if created:
         audit_parties(
