@@ -44,7 +44,6 @@ import argparse
 import os
 import re
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -82,6 +81,7 @@ from accounts.models import (  # noqa: E402
     User,
 )
 from accounts.roles import Role  # noqa: E402
+from bench.measure import percentile, timed, worker_start  # noqa: E402
 from commerce.models import (  # noqa: E402
     BillingTerm,
     Commitment,
@@ -116,11 +116,6 @@ def batches(items: Iterable, size: int = BATCH) -> Iterator[list]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def analyze() -> None:
@@ -266,17 +261,6 @@ def page_world(size: int, subscription_count: int, offer: Offer, password: str) 
     }
 
 
-class QueryCounter:
-    """Counts every query (no cap, unlike ``connection.queries_log``)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
-
-
 def page_getter(client: Client, url: str, pattern: re.Pattern, shown: dict) -> Callable[[], None]:
     """One GET of ``url``, checked: 200, and the users it lists (distinct names matching ``pattern``)
     recorded in ``shown[url]``, the same every time."""
@@ -290,25 +274,6 @@ def page_getter(client: Client, url: str, pattern: re.Pattern, shown: dict) -> C
             raise SystemExit(f"{url}: {listed} users, then {shown[url]}")
 
     return get
-
-
-def timed(actions: dict[int, Callable[[], None]], repeat: int) -> dict[int, tuple[list[float], int]]:
-    """For each size, the milliseconds of each run (after two warming runs) and the most queries one run
-    made. The sizes take turns, run after run, so that a busy machine slows them down alike."""
-    for action in actions.values():
-        action()
-        action()
-    times: dict[int, list[float]] = {size: [] for size in actions}
-    queries = dict.fromkeys(actions, 0)
-    for _ in range(repeat):
-        for size, action in actions.items():
-            counter = QueryCounter()
-            with connection.execute_wrapper(counter):
-                started = time.perf_counter()
-                action()
-                times[size].append((time.perf_counter() - started) * 1000)
-            queries[size] = max(queries[size], counter.count)
-    return {size: (times[size], queries[size]) for size in actions}
 
 
 PAGES = {
@@ -365,27 +330,6 @@ def pages(sizes: list[int], subscription_count: int, repeat: int) -> tuple[dict,
 
 
 # --- Orders through the worker ------------------------------------------------------------------------
-
-
-def worker_start() -> subprocess.Popen:
-    log = open(ROOT / "var" / "bench" / "worker.log", "w")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "celery"),
-            "-A",
-            "portal",
-            "worker",
-            "--pool=solo",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def wait_for(ids: list[int], timeout: float) -> int:

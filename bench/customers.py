@@ -71,6 +71,7 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Membership, MembershipRole, Organization, User  # noqa: E402
 from accounts.roles import Role  # noqa: E402
+from bench.measure import QueryCounter, percentile, timed  # noqa: E402
 from customers.models import (  # noqa: E402
     LEAST_PRIVILEGE_ROLES,
     CustomerRelationship,
@@ -95,11 +96,6 @@ def batches(items: Iterable, size: int = BATCH) -> Iterator[list]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def analyze() -> None:
@@ -201,17 +197,6 @@ def page_world(size: int) -> tuple[Organization, Organization, Partnership]:
     return reseller, provider, partnership
 
 
-class QueryCounter:
-    """Counts every query (no cap, unlike ``connection.queries_log``)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
-
-
 def page_getter(client: Client, url: str, pattern: re.Pattern, shown: dict) -> Callable[[], None]:
     """One GET of ``url``, checked: 200, and the customers it lists (distinct names matching ``pattern``)
     recorded in ``shown[url]``, the same every time."""
@@ -225,25 +210,6 @@ def page_getter(client: Client, url: str, pattern: re.Pattern, shown: dict) -> C
             raise SystemExit(f"{url}: {listed} customers, then {shown[url]}")
 
     return get
-
-
-def timed(actions: dict[int, Callable[[], None]], repeat: int) -> dict[int, tuple[list[float], int]]:
-    """For each size, the milliseconds of each run (after two warming runs) and the most queries one run
-    made. The sizes take turns, run after run, so that a busy machine slows them down alike."""
-    for action in actions.values():
-        action()
-        action()
-    times: dict[int, list[float]] = {size: [] for size in actions}
-    queries = dict.fromkeys(actions, 0)
-    for _ in range(repeat):
-        for size, action in actions.items():
-            counter = QueryCounter()
-            with connection.execute_wrapper(counter):
-                started = time.perf_counter()
-                action()
-                times[size].append((time.perf_counter() - started) * 1000)
-            queries[size] = max(queries[size], counter.count)
-    return {size: (times[size], queries[size]) for size in actions}
 
 
 def pages(sizes: list[int], repeat: int) -> tuple[dict, dict]:

@@ -22,7 +22,6 @@ Without them it runs on the embedded SQLite database and the filesystem broker u
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
 import uuid
@@ -49,6 +48,7 @@ from django.utils import timezone  # noqa: E402
 from django.utils.http import urlencode  # noqa: E402
 
 from accounts.models import DirectoryTenant, User  # noqa: E402
+from bench.measure import percentile, worker_start  # noqa: E402
 from enrollment.admin.queue import QUEUE_ORDERING  # noqa: E402
 from enrollment.models import (  # noqa: E402
     ApplicationStatus,
@@ -60,11 +60,6 @@ from enrollment.services.confirmation import contact_confirm, contact_confirmati
 from portal.lists import cursor_for  # noqa: E402
 
 RUN = uuid.uuid4().hex[:6]
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def applications_seed(count: int, *, status: str, label: str) -> list[EnrollmentApplication]:
@@ -134,27 +129,6 @@ def applications_seed(count: int, *, status: str, label: str) -> list[Enrollment
             )
         )
     return EnrollmentApplication.objects.bulk_create(rows, batch_size=2_000)
-
-
-def worker_start() -> subprocess.Popen:
-    log = open(ROOT / "var" / "bench" / "worker.log", "w")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "celery"),
-            "-A",
-            "portal",
-            "worker",
-            "--pool=solo",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
 
 
 def checks_throughput(count: int, timeout: float) -> list[tuple]:

@@ -70,6 +70,7 @@ from django.utils import timezone  # noqa: E402
 
 from accounts.models import Membership, MembershipRole, Organization, User  # noqa: E402
 from accounts.roles import Role  # noqa: E402
+from bench.measure import percentile, timed, worker_start  # noqa: E402
 from portal.celery import app as celery_app  # noqa: E402
 from portal.mail.models import OutboxEmail  # noqa: E402
 from providers.models import (  # noqa: E402
@@ -88,11 +89,6 @@ def batches(items: Iterable, size: int = BATCH) -> Iterator[list]:
     iterator = iter(items)
     while batch := list(islice(iterator, size)):
         yield batch
-
-
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
 def analyze() -> None:
@@ -181,17 +177,6 @@ def resellers_seed(provider: Organization, count: int, *, partner_base: int) -> 
 # --- Page timing --------------------------------------------------------------------------------------
 
 
-class QueryCounter:
-    """Counts every query (no cap, unlike ``connection.queries_log``)."""
-
-    def __init__(self) -> None:
-        self.count = 0
-
-    def __call__(self, execute, sql, params, many, context):
-        self.count += 1
-        return execute(sql, params, many, context)
-
-
 def page_getter(client: Client, url: str, *, rows: int, marker: str) -> Callable[[], None]:
     """One GET of ``url``, checked: 200 and ``rows`` results (each result's HTML holds ``marker`` once)."""
 
@@ -204,25 +189,6 @@ def page_getter(client: Client, url: str, *, rows: int, marker: str) -> Callable
             raise SystemExit(f"{url}: {listed} results, expected {rows}")
 
     return get
-
-
-def timed(actions: dict[int, Callable[[], None]], repeat: int) -> dict[int, tuple[list[float], int]]:
-    """For each size, the milliseconds of each run (after two warming runs) and the most queries one run
-    made. The sizes take turns, run after run, so that a busy machine slows them down alike."""
-    for action in actions.values():
-        action()
-        action()
-    times: dict[int, list[float]] = {size: [] for size in actions}
-    queries = dict.fromkeys(actions, 0)
-    for _ in range(repeat):
-        for size, action in actions.items():
-            counter = QueryCounter()
-            with connection.execute_wrapper(counter):
-                started = time.perf_counter()
-                action()
-                times[size].append((time.perf_counter() - started) * 1000)
-            queries[size] = max(queries[size], counter.count)
-    return {size: (times[size], queries[size]) for size in actions}
 
 
 LISTING_MARKER = 'class="card listing-card"'  # once per result of the directory
@@ -283,27 +249,6 @@ def resellers(sizes: list[int], repeat: int) -> dict[tuple[str, int], tuple[list
 # --- The invitation run through a worker process -----------------------------------------------------
 
 
-def worker_start() -> subprocess.Popen:
-    log = open(ROOT / "var" / "bench" / "providers-worker.log", "w")  # noqa: SIM115 - closed with the process
-    return subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "celery"),
-            "-A",
-            "portal",
-            "worker",
-            "--concurrency=4",
-            "--loglevel=WARNING",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-        ],
-        cwd=ROOT,
-        env=os.environ.copy(),
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-
-
 def worker_wait(worker: subprocess.Popen, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -324,7 +269,7 @@ def invitation_run(rows: int, timeout: float) -> list[tuple[str, str, str]]:
     client = client_for(member(provider, "bulk"))
     upload_url = reverse("providers:bulk", kwargs={"organization_public_id": provider.public_id})
     text = "email,partner_id\n" + "".join(f"reseller{n}-{RUN}@bench.example,\n" for n in range(rows))
-    worker = worker_start()
+    worker = worker_start("providers-worker.log", pool="--concurrency=4")
     try:
         worker_wait(worker)
         started = time.perf_counter()
