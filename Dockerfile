@@ -19,7 +19,7 @@ RUN DJANGO_ENV=development python manage.py compilemessages --ignore=.venv -v0 \
        DATABASE_URL=sqlite:////tmp/build.sqlite3 REDIS_URL=redis://build.invalid:6379/0 \
        EMAIL_URL=smtp://build.invalid:25 \
        python manage.py collectstatic --noinput -v0 \
-    && useradd --system --uid 10001 --home /app portal && mkdir -p /app/var && chown -R portal /app/var
+    && useradd --system --uid 10001 --home /app portal && mkdir -p /app/var/media && chown -R portal /app/var
 
 USER portal
 EXPOSE 8000

@@ -1,7 +1,9 @@
 """The page shell's navigation and links, from the registry of organization pages (portal.navigation),
 for the organization the page resolved."""
 
-from accounts.selectors import memberships_for_user
+from django.utils.functional import SimpleLazyObject
+
+from accounts.selectors import organizations_switcher
 from portal.navigation import navigation_items, pages_open_to
 
 
@@ -14,7 +16,8 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    context = {"user_memberships": lambda: list(memberships_for_user(user=user))}
+    # Read only when a template shows it (not on redirects, CSV exports or error pages without a shell).
+    context = {"switcher": SimpleLazyObject(lambda: _Switcher(*organizations_switcher(user=user)))}
     membership = getattr(request, "membership", None)
     if membership is None:
         return context
@@ -22,3 +25,9 @@ def navigation(request):
     context["nav_items"] = navigation_items(membership, request.path)
     context["active_organization"] = membership.organization
     return context
+
+
+class _Switcher:
+    def __init__(self, organizations: list[dict], more: bool):
+        self.organizations = organizations
+        self.more = more

@@ -247,6 +247,15 @@ class Organization(models.Model):
                 name="organization_partner_id_format",
             ),
         ]
+        # The review site lists organizations by legal name, a keyset list (accounts.admin): one index
+        # for the whole list and one per filter, each ending in (legal_name, id), so that every page is a
+        # seek. The search has trigram indexes of its own (migration 0009, PostgreSQL only).
+        indexes = [
+            models.Index(fields=["legal_name", "id"], name="organization_name_idx"),
+            models.Index(fields=["kind", "legal_name", "id"], name="organization_kind_idx"),
+            models.Index(fields=["status", "legal_name", "id"], name="organization_status_idx"),
+            models.Index(fields=["country", "legal_name", "id"], name="organization_country_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.legal_name
@@ -292,9 +301,18 @@ class Membership(models.Model):
 
     @property
     def role_names(self) -> list[str]:
-        """The roles, in catalogue order (uses prefetched roles when present)."""
-        held = {membership_role.role for membership_role in self.roles.all()}
+        """The roles, in catalogue order: from ``role_codes`` when the query brought them along
+        (accounts.selectors.membership_active_for_user), else from the (prefetched) roles."""
+        codes = self.__dict__.get("role_codes")
+        if codes is not None:
+            held = set(codes.split(",")) - {""}
+        else:
+            held = {membership_role.role for membership_role in self.roles.all()}
         return [role for role in Role.values if role in held]
+
+    @property
+    def role_labels(self) -> list[str]:
+        return [Role(role).label for role in self.role_names]
 
     @cached_property
     def permissions(self) -> frozenset[str]:

@@ -2,7 +2,8 @@
 
 from datetime import UTC, date, datetime, time
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Aggregate, CharField, OuterRef, Prefetch, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from accounts.models import Membership, MembershipInvitation, MembershipRole, Organization, User
@@ -24,8 +25,61 @@ def memberships_for_user(*, user: User) -> QuerySet:
     )
 
 
+#: How many organizations the switcher of every page lists; a user in more sees a link to them all.
+SWITCHER_SIZE = 10
+
+
+def organizations_of_user(*, user: User) -> QuerySet:
+    """The organizations a user can act in now, by name (``id`` breaks ties, for keyset pages)."""
+    return Organization.objects.filter(
+        status=Organization.Status.ACTIVE,
+        memberships__user=user,
+        memberships__status=Membership.Status.ACTIVE,
+    ).order_by("legal_name", "id")
+
+
+def organizations_switcher(*, user: User) -> tuple[list[dict], bool]:
+    """What the organization switcher of every page shows, in one query of a few columns: the first
+    ``SWITCHER_SIZE`` organizations by name, and whether there are more."""
+    rows = list(
+        organizations_of_user(user=user).values("id", "public_id", "legal_name", "kind")[: SWITCHER_SIZE + 1]
+    )
+    for row in rows:
+        row["kind_label"] = Organization.Kind(row["kind"]).label
+    return rows[:SWITCHER_SIZE], len(rows) > SWITCHER_SIZE
+
+
+class _RoleCodes(Aggregate):
+    """The role codes of a membership joined by commas (codes never hold one: a check constraint)."""
+
+    function = "STRING_AGG"
+    template = "%(function)s(%(expressions)s, ',')"
+    output_field = CharField()
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        return super().as_sql(compiler, connection, function="GROUP_CONCAT", **extra_context)
+
+
 def membership_active_for_user(*, user: User, organization_public_id) -> Membership | None:
-    return memberships_for_user(user=user).filter(organization__public_id=organization_public_id).first()
+    """The member's active membership in this active organization, with its organization and its roles,
+    in one query: every organization page asks this first."""
+    role_codes = (
+        MembershipRole.objects.filter(membership=OuterRef("pk"))
+        .values("membership")
+        .annotate(codes=_RoleCodes("role"))
+        .values("codes")
+    )
+    return (
+        Membership.objects.filter(
+            user=user,
+            status=Membership.Status.ACTIVE,
+            organization__status=Organization.Status.ACTIVE,
+            organization__public_id=organization_public_id,
+        )
+        .select_related("organization")
+        .annotate(role_codes=Coalesce(Subquery(role_codes), Value("")))
+        .first()
+    )
 
 
 #: User management lists members newest first, by the membership's own columns. Alphabetical by email

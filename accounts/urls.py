@@ -39,6 +39,7 @@ organization_patterns = [
 
 namespaced = [
     path("welcome/", views.no_organization, name="no_organization"),
+    path("organizations/", views.organizations, name="organizations"),
     path("directory/setup/<str:token>/", directory_views.directory_user_setup, name="directory_user_setup"),
     *views.membership_invitation_flow.urls(),
     path("o/<uuid:organization_public_id>/", include(organization_patterns)),

@@ -10,6 +10,7 @@ from accounts.forms import ProfileForm
 from accounts.models import MembershipInvitation
 from accounts.scoping import SESSION_KEY
 from portal.invitations.views import InvitationFlow
+from portal.lists import keyset_page
 from portal.views import set_language_cookie
 
 
@@ -30,6 +31,15 @@ def no_organization(request):
     if selectors.memberships_for_user(user=request.user).exists():
         return redirect("dashboard")
     return render(request, "accounts/no_organization.html")
+
+
+@require_GET
+def organizations(request):
+    """Every organization the user can act in, by name: the switcher shows the first few only."""
+    page = keyset_page(
+        selectors.organizations_of_user(user=request.user), ordering=("legal_name", "id"), query=request.GET
+    )
+    return render(request, "accounts/organizations.html", {"page": page})
 
 
 @require_http_methods(["GET", "POST"])

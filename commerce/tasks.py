@@ -17,3 +17,10 @@ def commerce_deadlines() -> dict:
     """Renewal reminders, renewals and ends at term; orders submitted and not yet provisioned are
     published again. Every step is safe to run again."""
     return {**subscriptions.subscriptions_run_due(), "orders_republished": orders.orders_provision_sweep()}
+
+
+@shared_task
+def orders_provision_sweep() -> int:
+    """Orders submitted a while ago and still not provisioned (a lost task, a broker that was down) are
+    published again: every 30 s, so that an outage delays an order by a minute or two, not by hours."""
+    return orders.orders_provision_sweep()

@@ -84,6 +84,7 @@ ACCESS_POLICY: dict[str, str | OrganizationPage] = {
     "dashboard": AUTHENTICATED,
     "profile": AUTHENTICATED,
     "accounts:no_organization": AUTHENTICATED,
+    "accounts:organizations": AUTHENTICATED,
     "accounts:invitation_landing": PUBLIC,
     "accounts:invitation": PUBLIC,
     "accounts:invitation_accept": AUTHENTICATED,

@@ -14,6 +14,24 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
+def queue_names() -> list[str]:
+    """Every queue the workers consume (settings.CELERY_TASK_QUEUES)."""
+    return [queue.name for queue in app.conf.task_queues]
+
+
+def queue_lengths() -> dict[str, int]:
+    """How many messages wait in each queue of the Redis broker (benchmarks, tests, operators)."""
+    with app.connection_for_write() as broker:
+        client = broker.default_channel.client
+        return {name: client.llen(name) for name in queue_names()}
+
+
+def queues_empty() -> None:
+    """Drop every message waiting in the Redis broker's queues (tests and benchmarks only)."""
+    with app.connection_for_write() as broker:
+        broker.default_channel.client.delete(*queue_names())
+
+
 @before_task_publish.connect
 def _propagate_request_id(headers=None, **_kwargs):
     """Carry the request id of the web request into the task, so logs and audit rows join up."""

@@ -1,9 +1,12 @@
-"""Cross-cutting middleware: request ids for logs and audit, and the user's own language."""
+"""Cross-cutting middleware: request ids for logs and audit, the user's own language, session activity."""
 
+import hashlib
 import logging
 
 from allauth.core.internal.httpkit import get_client_ip
+from allauth.usersessions.models import UserSession
 from django.conf import settings
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import request_finished
 from django.dispatch import receiver
@@ -71,4 +74,35 @@ class UserLanguageMiddleware:
         ):
             translation.activate(user.preferred_language)
             request.LANGUAGE_CODE = user.preferred_language
+        return self.get_response(request)
+
+
+def _client_fingerprint(request) -> str:
+    user_agent = request.META.get("HTTP_USER_AGENT", "")
+    client = f"{client_ip(request)}\n{user_agent}".encode("utf-8", "surrogatepass")
+    return hashlib.sha256(client).hexdigest()[:16]
+
+
+class SessionActivityMiddleware:
+    """allauth's list of a user's sessions (Sessions page, review site), whose "last seen" and client
+    are written at most once per ``USERSESSIONS_ACTIVITY_INTERVAL_SECONDS`` and whenever the client
+    (address or browser) changes — not on every request, as allauth's own middleware does (five of a
+    bare page's six queries).
+
+    One cache read per request decides: a key per session holds the client it last wrote for, and lives
+    for the interval, so only the first request of each interval (or from another client) writes. The
+    session itself is not touched, so it is not saved again and its expiry does not slide."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        if user is not None and user.is_authenticated and session is not None and session.session_key:
+            key = "session_activity:" + hashlib.sha256(session.session_key.encode()).hexdigest()[:32]
+            client = _client_fingerprint(request)
+            if cache.get(key) != client:
+                UserSession.objects.create_from_request(request)
+                cache.set(key, client, timeout=settings.USERSESSIONS_ACTIVITY_INTERVAL_SECONDS)
         return self.get_response(request)

@@ -63,7 +63,15 @@ def _url(entry: OrganizationPageEntry, organization) -> str | None:
 
 
 def pages_open_to(membership) -> list[tuple[OrganizationPageEntry, str]]:
-    """The registered pages this member may open, with their URLs."""
+    """The registered pages this member may open, with their URLs (worked out once per membership
+    object, that is once per request: the links, the side navigation and the dashboard cards ask)."""
+    found = membership.__dict__.get("_pages_open_to")
+    if found is None:
+        found = membership.__dict__["_pages_open_to"] = _pages_open_to(membership)
+    return found
+
+
+def _pages_open_to(membership) -> list[tuple[OrganizationPageEntry, str]]:
     organization = membership.organization
     permissions = membership.permissions
     found = []

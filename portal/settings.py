@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 import environ
 from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("PORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -90,7 +91,7 @@ MIDDLEWARE = [
     "accounts.middleware.StaffMfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "portal.middleware.SessionActivityMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
 ]
 
@@ -132,16 +133,41 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # An unreachable database fails the request fast (a 503 page), not after the OS's connect timeout.
+    DATABASES["default"].setdefault("OPTIONS", {}).setdefault(
+        "connect_timeout", env.int("DATABASE_CONNECT_TIMEOUT_SECONDS", default=3)
+    )
+    # No JIT compilation: a plan whose estimate passes jit_above_cost (a page or an export over a table of
+    # millions) spent 0.5-1 s compiling before its first row (bench/scale.py); the portal's queries are
+    # short. Behind PgBouncer, set it on the server or the role instead (PgBouncer refuses "options").
+    # Behind PgBouncer in transaction mode (README, "Scale-out"): a connection is the pooler's, not ours,
+    # between transactions. So no server-side cursor outlives a transaction (the CSV exports read theirs
+    # inside one), no prepared statement is kept, no startup "options" (set jit on the role instead),
+    # and the pooler, not Django, keeps connections open.
+    DATABASE_BEHIND_PGBOUNCER = env.bool("DATABASE_BEHIND_PGBOUNCER", default=False)
+    if DATABASE_BEHIND_PGBOUNCER:
+        DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+        DATABASES["default"]["CONN_MAX_AGE"] = 0
+        DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
+    elif env.bool("DATABASE_JIT_OFF", default=True):
+        options = DATABASES["default"]["OPTIONS"]
+        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits and used TOTP codes live here) ----------------------------------------
 REDIS_URL = env.str("REDIS_URL") if PRODUCTION else env.str("REDIS_URL", default="")
 if REDIS_URL:
+    # A Redis outage makes reads miss and writes no-ops (logged), never a 500: the rate limits fail open
+    # for its duration (portal/cache.py says why that is the choice).
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "portal.cache.ResilientRedisCache",
             "LOCATION": env.str("CACHE_URL", default=REDIS_URL),
             "KEY_PREFIX": "portal",
+            "OPTIONS": {
+                "socket_connect_timeout": env.float("CACHE_SOCKET_TIMEOUT_SECONDS", default=0.5),
+                "socket_timeout": env.float("CACHE_SOCKET_TIMEOUT_SECONDS", default=0.5),
+            },
         }
     }
 else:
@@ -153,6 +179,9 @@ else:
     }
 
 # --- Authentication --------------------------------------------------------------------------
+# Selects are written in Python (portal/forms_renderer.py): the same HTML, without a template per option.
+FORM_RENDERER = "portal.forms_renderer.PortalFormRenderer"
+
 AUTH_USER_MODEL = "accounts.User"
 # allauth's backend is a ModelBackend that also signs in by email: one backend, so that a failed sign-in
 # costs one password hash, not two.
@@ -160,7 +189,7 @@ AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 PASSWORD_HASHERS = [
-    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "portal.hashers.PortalArgon2PasswordHasher",  # Argon2id, m=19 MiB, t=2, p=1 (OWASP)
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [
@@ -192,7 +221,8 @@ ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
 MFA_FORMS = {"activate_totp": "accounts.mfa_forms.ActivateTOTPForm"}
 MFA_TOTP_ISSUER = PROGRAM_NAME_ASCII
-USERSESSIONS_TRACK_ACTIVITY = True
+USERSESSIONS_TRACK_ACTIVITY = True  # "last seen" on the Sessions page, written by portal.middleware
+USERSESSIONS_ACTIVITY_INTERVAL_SECONDS = env.int("USERSESSIONS_ACTIVITY_INTERVAL_SECONDS", default=300)
 INVITATIONS_PER_HOUR = env.int("INVITATIONS_PER_HOUR", default=50)  # per organization
 # Reviewers decide an enrollment within this many business days (portal/business_days.py: weekends and
 # the program country's public holidays do not count).
@@ -277,8 +307,22 @@ DEV_MAILBOX_ENABLED = not PRODUCTION and env.bool("DEV_MAILBOX_ENABLED", default
 DEV_MAILBOX_DIR = VAR_DIR / "mailbox"
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=6)
 OUTBOX_BACKOFF_SECONDS = env.int("OUTBOX_BACKOFF_SECONDS", default=30)
+# An order still "submitted" this long after its submission is published again by the provisioning sweep.
+ORDER_PROVISION_SWEEP_AFTER_SECONDS = env.int("ORDER_PROVISION_SWEEP_AFTER_SECONDS", default=60)
 OUTBOX_SWEEP_GRACE_SECONDS = env.int("OUTBOX_SWEEP_GRACE_SECONDS", default=60)
 OUTBOX_SENDING_TIMEOUT_SECONDS = env.int("OUTBOX_SENDING_TIMEOUT_SECONDS", default=600)
+# The worker's reused SMTP connection is closed after this long unused (servers drop idle ones anyway).
+OUTBOX_SMTP_IDLE_SECONDS = env.float("OUTBOX_SMTP_IDLE_SECONDS", default=30.0)
+# A delivery task sends up to this many emails (the sweep publishes tasks of this many ids; a task for one
+# email takes other due emails along); it hands the rest back after OUTBOX_BATCH_SECONDS.
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=50)
+OUTBOX_BATCH_SECONDS = env.float("OUTBOX_BATCH_SECONDS", default=60.0)
+# A worker claims (and marks sent) this many emails at a time: a killed worker strands at most these.
+OUTBOX_CLAIM_SIZE = env.int("OUTBOX_CLAIM_SIZE", default=10)
+OUTBOX_SWEEP_PAGE_SIZE = env.int("OUTBOX_SWEEP_PAGE_SIZE", default=1000)
+# A swept email still pending this long after it was queued lost its task: the sweep publishes it again.
+OUTBOX_REQUEUE_AFTER_SECONDS = env.int("OUTBOX_REQUEUE_AFTER_SECONDS", default=900)
+OUTBOX_PURGE_BATCH_SIZE = env.int("OUTBOX_PURGE_BATCH_SIZE", default=5000)
 
 # --- Celery ----------------------------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default=REDIS_URL or "filesystem://")
@@ -306,6 +350,18 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_start": 0,
     "interval_step": 0.2,
     "interval_max": 0.2,
+}
+# One queue per kind of work, so that each can get its own workers (docker-compose.yml: worker-mail,
+# worker-checks, worker-provisioning): a burst of one (a backlog of mail after an outage) never delays
+# another (an enrollment's checks, a customer's order). A worker started without -Q consumes them all
+# (bin/run, the tests); beat jobs and everything else use the default queue.
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_QUEUES = [Queue(name) for name in ("celery", "mail", "checks", "provisioning")]
+CELERY_TASK_ROUTES = {
+    "portal.mail.tasks.deliver_outbox_email": {"queue": "mail"},
+    "portal.mail.tasks.deliver_outbox_emails": {"queue": "mail"},
+    "enrollment.tasks.application_checks_run": {"queue": "checks"},
+    "commerce.tasks.order_provision": {"queue": "provisioning"},
 }
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
@@ -343,6 +399,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.customer_deadlines",
         "schedule": crontab(minute="*/10"),
     },
+    "orders-provision-sweep": {
+        "task": "commerce.tasks.orders_provision_sweep",
+        "schedule": env.float("ORDERS_PROVISION_SWEEP_SECONDS", default=30.0),
+    },
     "commerce-deadlines": {
         "task": "commerce.tasks.commerce_deadlines",
         "schedule": crontab(minute="*/5"),
@@ -351,7 +411,24 @@ CELERY_BEAT_SCHEDULE = {
         "task": "portal.mail.tasks.outbox_purge",
         "schedule": crontab(hour=3, minute=17),
     },
+    # The audit trail's monthly partitions: the coming months created ahead, then retention.
+    "audit-partitions-ensure": {
+        "task": "portal.audit.tasks.audit_partitions_ensure",
+        "schedule": crontab(hour=2, minute=7),
+    },
+    "audit-retention": {
+        "task": "portal.audit.tasks.audit_retention_apply",
+        "schedule": crontab(hour=2, minute=37),
+    },
 }
+
+# --- Audit trail (on PostgreSQL partitioned by month: portal/audit/migrations/0005) -------------
+# Whole months older than this are dropped by the daily retention task; 0 keeps every month. The
+# database refuses anything below 12 months, whoever asks.
+AUDIT_RETENTION_MONTHS = env.int("AUDIT_RETENTION_MONTHS", default=84)
+if 0 < AUDIT_RETENTION_MONTHS < 12:
+    raise environ.ImproperlyConfigured("AUDIT_RETENTION_MONTHS is 0 (keep forever) or at least 12")
+AUDIT_PARTITION_MONTHS_AHEAD = env.int("AUDIT_PARTITION_MONTHS_AHEAD", default=3)
 
 # --- Directory (Microsoft Entra ID); empty means the built-in directory --------------------------
 # enrollment/directory/entra.py: a multi-tenant app registration; /organizations refuses personal accounts.

@@ -1,13 +1,16 @@
 """Pages that belong to no domain app: the public home page, health probes, language and errors."""
 
 import logging
+import sys
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.db import connection
+from django.contrib.auth.models import AnonymousUser
+from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import check_for_language
 from django.views.decorators.cache import never_cache
@@ -117,9 +120,39 @@ def error_404(request, exception=None):
     return render(request, "errors/404.html", status=404)
 
 
+#: What a client is asked to wait (Retry-After, seconds) while the database cannot be reached.
+UNAVAILABLE_RETRY_AFTER_SECONDS = 10
+
+
+def _database_unavailable(error: BaseException | None) -> bool:
+    """``error``, or an error it was raised from, says the database cannot be reached."""
+    seen = 0
+    while error is not None and seen < 10:
+        if isinstance(error, OperationalError | InterfaceError):
+            return True
+        error, seen = error.__cause__ or error.__context__, seen + 1
+    return False
+
+
 @login_not_required
 def error_500(request):
+    # Called while the uncaught exception is being handled, from a view or from a middleware (the
+    # session and the signed-in user are read in middleware): a database that is down is a 503.
+    if _database_unavailable(sys.exc_info()[1]):
+        return error_503(request)
     return render(request, "errors/500.html", status=500)
+
+
+@login_not_required
+def error_503(request, exception=None):
+    """The database cannot be reached: a page that reads nothing from it (no user, session, messages)."""
+    request.user = AnonymousUser()
+    language = translation.get_language_from_request(request)  # the cookie or the browser, not the user
+    with translation.override(language):
+        response = render(request, "errors/503.html", {"messages": ()}, status=503)
+    response["Retry-After"] = str(UNAVAILABLE_RETRY_AFTER_SECONDS)
+    response.headers.setdefault("Content-Language", language)
+    return response
 
 
 @login_not_required

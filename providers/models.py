@@ -273,6 +273,8 @@ class PartnershipInvitation(LinkInvitation):
         indexes = [
             models.Index(fields=["organization", "created_at", "id"], name="partnership_inv_org_idx"),
             models.Index(fields=["status", "expires_at"], name="partnership_inv_due_idx"),
+            # the Invitations page's search: a partner ID (the email has a trigram index, migration 0003)
+            models.Index(fields=["partner_id"], name="partnership_inv_partner_idx"),
         ]
 
     def __str__(self) -> str:

@@ -24,6 +24,7 @@ from datetime import timedelta
 from functools import partial
 
 from dateutil.relativedelta import relativedelta
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
@@ -54,7 +55,6 @@ from portal.transitions import transition_apply, transition_claim
 logger = logging.getLogger(__name__)
 
 #: A submitted order not provisioned after this long is published again by the sweep.
-PROVISION_SWEEP_AFTER = timedelta(minutes=2)
 #: Holders named in the refusal of fewer seats than assignments (the rest are counted).
 HOLDERS_NAMED = 20
 
@@ -964,7 +964,10 @@ def orders_provision_sweep(*, now=None, limit: int = 1000) -> int:
     that was down): the worker provisions each once."""
     now = now or timezone.now()
     ids = list(
-        Order.objects.filter(status=OrderStatus.SUBMITTED, submitted_at__lte=now - PROVISION_SWEEP_AFTER)
+        Order.objects.filter(
+            status=OrderStatus.SUBMITTED,
+            submitted_at__lte=now - timedelta(seconds=settings.ORDER_PROVISION_SWEEP_AFTER_SECONDS),
+        )
         .order_by("submitted_at", "id")
         .values_list("pk", flat=True)[:limit]
     )

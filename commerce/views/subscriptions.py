@@ -25,6 +25,8 @@ from portal.lists import keyset_page
 
 #: The subscriptions list's keyset ordering (the last field unique).
 SUBSCRIPTION_ORDERING = ("name", "id")
+#: the subscriptions a row of the Customers page shows (it says when the customer has more)
+SUBSCRIPTIONS_PER_ROW = 5
 #: The partner's export reads the subscriptions of this many customers per query.
 EXPORT_CUSTOMERS_PER_QUERY = 500
 #: The customer's Subscriptions page shows its latest orders, this many.
@@ -117,10 +119,26 @@ class PartnerExportView(OrganizationView):
             "customer_name", "id"
         )
 
+        def batches():
+            """The visible customers' ids, each once, EXPORT_CUSTOMERS_PER_QUERY at a time, as the cursor
+            reads them: the first rows go out before the last customers are read (500,000 for a provider
+            that has every reseller, bench/scale.py)."""
+            seen: set[int] = set()
+            batch: list[int] = []
+            for customer_id in visible.values_list("customer_id", flat=True).iterator(
+                chunk_size=EXPORT_FETCH_ROWS
+            ):
+                if customer_id not in seen:
+                    seen.add(customer_id)
+                    batch.append(customer_id)
+                    if len(batch) == EXPORT_CUSTOMERS_PER_QUERY:
+                        yield batch
+                        batch = []
+            if batch:
+                yield batch
+
         def rows():
-            customer_ids = list(dict.fromkeys(visible.values_list("customer_id", flat=True)))
-            for start in range(0, len(customer_ids), EXPORT_CUSTOMERS_PER_QUERY):
-                batch = customer_ids[start : start + EXPORT_CUSTOMERS_PER_QUERY]
+            for batch in batches():
                 columns = (
                     selectors.with_assigned_counts(selectors.subscriptions_sold_to(self.organization, batch))
                     .order_by("customer__legal_name", "customer_id", *SUBSCRIPTION_ORDERING)
@@ -206,16 +224,19 @@ def customer_rows_annotate(organization: Organization, rows) -> None:
     customer_ids = {row.customer_id for row in rows}
     found: dict[int, list] = {}
     if customer_ids:
-        for subscription in selectors.subscriptions_sold_to(organization, customer_ids).order_by(
-            "customer_id", *SUBSCRIPTION_ORDERING
-        ):
+        first = selectors.subscriptions_sold_to_first(
+            organization, customer_ids, per_customer=SUBSCRIPTIONS_PER_ROW
+        )
+        for subscription in first.order_by("customer_id", *SUBSCRIPTION_ORDERING):
             found.setdefault(subscription.customer_id, []).append(subscription)
     is_provider = organization.kind == Organization.Kind.PROVIDER
     for row in rows:
         subscriptions = found.get(row.customer_id, [])
         if is_provider:
             subscriptions = [item for item in subscriptions if item.reseller_id == row.reseller_id]
-        row.subscriptions = subscriptions
+        # a customer may have a thousand: the row shows the first ones, the customer's page all of them
+        row.subscriptions = subscriptions[:SUBSCRIPTIONS_PER_ROW]
+        row.subscriptions_more = len(subscriptions) > SUBSCRIPTIONS_PER_ROW
         roles = row.delegated_admin.roles if getattr(row, "delegated_admin", None) else ()
         row.holds_user_admin = role_satisfied(roles, DelegatedRole.USER_ADMIN)
         row.holds_license_admin = role_satisfied(roles, DelegatedRole.LICENSE_ADMIN)

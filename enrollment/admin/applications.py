@@ -22,6 +22,7 @@ from accounts.models import DirectoryTenantSource
 from enrollment.admin.decisions import DECISION_NOT_POSSIBLE, DECISIONS, Decision
 from enrollment.admin.history import audit_changes
 from enrollment.admin.queue import (
+    QUEUE_ORDERING,
     ApplicationStatusFilter,
     ReviewQueueChangeList,
     TimeInReviewFilter,
@@ -53,6 +54,7 @@ class EnrollmentApplicationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
     # A keyset list (queue.ReviewQueueChangeList) in the queue's own order (queue.QUEUE_ORDERING): never
     # counted, neither its rows nor the filters' choices, and not sortable by column.
     sortable_by = ()
+    keyset_ordering = QUEUE_ORDERING
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
     list_per_page = 50

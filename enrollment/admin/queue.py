@@ -16,7 +16,6 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import admin
-from django.contrib.admin.views.main import ALL_VAR, ERROR_FLAG, PAGE_VAR, ChangeList
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import format_html
@@ -25,8 +24,8 @@ from django.utils.translation import ngettext
 
 from enrollment.models import ApplicationStatus, EnrollmentApplication
 from enrollment.services.review import sla_business_days
+from portal.admin import KeysetChangeList
 from portal.business_days import is_business_day
-from portal.lists import keyset_page
 
 #: the statuses whose time in review counts towards the SLA (as ``sla_business_days`` counts it)
 SLA_STATUSES = (ApplicationStatus.IN_REVIEW, ApplicationStatus.RESUBMITTED)
@@ -36,9 +35,6 @@ SLA_STATUSES = (ApplicationStatus.IN_REVIEW, ApplicationStatus.RESUBMITTED)
 #: and ``keyset_page`` refuses a nullable column; until it accepts one on a queryset without NULLs, the
 #: start of the application stands in for its submission.
 QUEUE_ORDERING = ("created_at", "id")
-#: the keyset list's own parameters (``portal.lists``): not filters, and never carried into the links of
-#: the filters or the search, which start again at the top of their list
-CURSOR_PARAMS = ("after", "before")
 
 
 def sla_days() -> int:
@@ -147,46 +143,11 @@ class TimeInReviewFilter(admin.SimpleListFilter):
         return in_review.filter(past) if self.value() == self.PAST else in_review.exclude(past)
 
 
-class ReviewQueueChangeList(ChangeList):
+class ReviewQueueChangeList(KeysetChangeList):
     """The queue's changelist: one keyset page (``self.page``, a ``portal.lists.KeysetPage``) of the
-    filtered and searched applications, in the queue's order. ``result_count`` is the page's
-    length: the list is never counted, so the admin's totals, page numbers and "Show all" have nothing
-    to show (the templates show the page's links instead)."""
-
-    def __init__(self, request, *args, **kwargs):
-        # The cursor and everything the links keep (filters, search); not the admin's own page number.
-        self.cursor_query = request.GET.copy()
-        for name in (PAGE_VAR, ALL_VAR, ERROR_FLAG):
-            self.cursor_query.pop(name, None)
-        super().__init__(request, *args, **kwargs)
-        for name in CURSOR_PARAMS:  # the search form's hidden fields: a new search starts at the top
-            self.params.pop(name, None)
-
-    def get_filters_params(self, params=None):
-        lookup_params = super().get_filters_params(params)
-        for name in CURSOR_PARAMS:
-            lookup_params.pop(name, None)
-        return lookup_params
-
-    def get_query_string(self, new_params=None, remove=None):
-        return super().get_query_string(new_params, [*(remove or ()), *CURSOR_PARAMS])
+    filtered and searched applications, in the queue's order (``keyset_ordering`` of the admin:
+    ``QUEUE_ORDERING``), never counted (``portal.admin.KeysetChangeList``)."""
 
     def apply_select_related(self, qs):
         # The rows show the applicant and nothing else related: not the joins of the application's page.
         return qs.select_related(None).select_related(*self.list_select_related)
-
-    def get_results(self, request):
-        self.page = keyset_page(
-            self.queryset,
-            ordering=QUEUE_ORDERING,
-            query=self.cursor_query,
-            size=self.list_per_page,
-        )
-        self.result_list = self.page.object_list
-        self.result_count = len(self.page.object_list)
-        self.full_result_count = None
-        self.show_full_result_count = False
-        self.show_admin_actions = True
-        self.can_show_all = False
-        self.multi_page = self.page.has_other_pages
-        self.paginator = None

@@ -6,3 +6,9 @@ class AuditConfig(AppConfig):
     name = "portal.audit"
     label = "audit"
     verbose_name = _("Audit")
+
+    def ready(self):
+        from portal.audit.audit_actions import ACTION_LABELS
+        from portal.audit.catalogue import register
+
+        register(ACTION_LABELS)

@@ -11,6 +11,8 @@ class AppendOnlyError(RuntimeError):
 
 
 class AuditEvent(models.Model):
+    # On PostgreSQL the table is partitioned by month of occurred_at, its primary key (id, occurred_at)
+    # in the database (migration 0005); ids come from the table's identity, so ``id`` stays unique here.
     occurred_at = models.DateTimeField(_("time (UTC)"), default=timezone.now, db_index=True)
     # No database constraint and no cascade: removing a user must never rewrite history.
     actor = models.ForeignKey(

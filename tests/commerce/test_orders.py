@@ -801,7 +801,8 @@ def test_provisioning_twice_provisions_once():
     assert state() == before
 
 
-def test_the_sweep_publishes_again_only_submitted_orders_older_than_two_minutes(monkeypatch):
+def test_the_sweep_publishes_again_only_submitted_orders_older_than_its_delay(monkeypatch, settings):
+    settings.ORDER_PROVISION_SWEEP_AFTER_SECONDS = 120
     published = []
     monkeypatch.setattr(
         "commerce.tasks.order_provision.apply_async", lambda args, **options: published.append(args[0])
@@ -854,3 +855,14 @@ def test_a_submitted_order_is_published_to_the_worker_only_after_commit(
         orders.order_request_submit(by=link.provider_agent, order=sent)
         orders.order_request_submit(by=link.provider_agent, order=sent)
     assert published == [order.pk, sent.pk]
+
+
+def test_the_provisioning_sweep_runs_every_30_seconds_after_a_one_minute_delay():
+    from portal import settings as production
+
+    assert production.CELERY_BEAT_SCHEDULE["orders-provision-sweep"] == {
+        "task": "commerce.tasks.orders_provision_sweep",
+        "schedule": 30.0,
+    }
+    assert production.ORDER_PROVISION_SWEEP_AFTER_SECONDS == 60
+    assert production.CELERY_TASK_ROUTES["commerce.tasks.order_provision"] == {"queue": "provisioning"}

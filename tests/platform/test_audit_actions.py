@@ -2,6 +2,7 @@
 of one object is served by its index."""
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -113,5 +114,9 @@ def test_the_history_of_one_object_is_an_index_seek():
         cursor.execute("EXPLAIN " + sql, params)
         plan = "\n".join(row[0] for row in cursor.fetchall())
         cursor.execute("SET enable_seqscan = on")
-    assert "audit_target_history_idx" in plan
-    assert "Sort" not in plan
+        # On PostgreSQL the table is partitioned by month: each partition has its copy of the index.
+        cursor.execute("SELECT relid::regclass::text FROM pg_partition_tree('audit_target_history_idx')")
+        index_and_partitions = {name for (name,) in cursor.fetchall()}
+    used = set(re.findall(r" using (\S+) on audit_auditevent", plan))
+    assert used and used <= index_and_partitions, plan
+    assert "Sort" not in plan.replace("Sort Key", "")

@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 import time_machine
 from django.core import mail
+from django.core.mail.backends.base import BaseEmailBackend
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,6 +28,11 @@ def published(monkeypatch):
     monkeypatch.setattr(
         "portal.mail.tasks.deliver_outbox_email.apply_async",
         lambda args, countdown=None: calls.append((args[0], countdown)),
+    )
+    # The sweep publishes batches of ids on one producer: recorded as one entry per email.
+    monkeypatch.setattr(
+        "portal.mail.tasks.deliver_outbox_emails.apply_async",
+        lambda args, producer=None: calls.extend((email_id, None) for email_id in args[0]),
     )
     return calls
 
@@ -114,13 +120,10 @@ def test_a_second_worker_cannot_claim_an_email_being_sent():
     assert mail.outbox == []
 
 
-class FlakyBackend:
+class FlakyBackend(BaseEmailBackend):
     """An email backend whose SMTP server answers with the configured error."""
 
     error: Exception = smtplib.SMTPServerDisconnected("connection lost")
-
-    def __init__(self, *args, **kwargs):
-        pass
 
     def send_messages(self, messages):
         raise FlakyBackend.error
@@ -225,7 +228,7 @@ def test_sweep_stops_quietly_while_the_broker_is_down(monkeypatch):
     def broker_down(*args, **kwargs):
         raise ConnectionRefusedError("broker down")
 
-    monkeypatch.setattr("portal.mail.tasks.deliver_outbox_email.apply_async", broker_down)
+    monkeypatch.setattr("portal.mail.tasks.deliver_outbox_emails.apply_async", broker_down)
     email = OutboxEmailFactory(next_attempt_at=timezone.now() - timedelta(hours=1))
     assert services.outbox_sweep() == 0
     email.refresh_from_db()

@@ -12,6 +12,16 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 DELIVER = "portal.mail.tasks.deliver_outbox_email"
 
 
+@pytest.fixture(autouse=True)
+def _empty_broker_queue():
+    """Tasks that earlier tests left in the real broker (published while no worker ran) would reach this
+    test's worker first, and a delivery task takes other due emails along on its connection, which would
+    make which task sent an email a matter of chance: each test starts from an empty queue."""
+    from portal.celery import queues_empty
+
+    queues_empty()
+
+
 def is_sent(email_id) -> bool:
     return OutboxEmail.objects.filter(pk=email_id, status=OutboxEmail.Status.SENT).exists()
 

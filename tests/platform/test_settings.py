@@ -77,7 +77,7 @@ def test_environment_configures_every_service(tmp_path):
     )
     assert values["DB_ENGINE"] == "django.db.backends.postgresql"
     assert values["BROKER"] == "redis://cache.internal:6379/0"
-    assert values["CACHE"] == "django.core.cache.backends.redis.RedisCache"
+    assert values["CACHE"] == "portal.cache.ResilientRedisCache"
     assert values["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend"
     assert values["EMAIL_HOST"] == "smtp.internal"
     assert values["SITE_URL"] == "https://partners.example.org"

@@ -125,7 +125,13 @@ class Gunicorn:
     set only the address and the worker count (and TLS when asked for); stdout and stderr go to files."""
 
     def __init__(
-        self, env: dict, tmp_path: Path, *, tls: tuple[Path, Path] | None = None, port: int | None = None
+        self,
+        env: dict,
+        tmp_path: Path,
+        *,
+        tls: tuple[Path, Path] | None = None,
+        port: int | None = None,
+        workers: int = 1,
     ):
         self.port = port or free_port()
         self.url = f"{'https' if tls else 'http'}://127.0.0.1:{self.port}"
@@ -140,7 +146,7 @@ class Gunicorn:
             "--bind",
             f"127.0.0.1:{self.port}",
             "--workers",
-            "1",
+            str(workers),
         ]
         if tls:
             self.command += ["--certfile", str(tls[0]), "--keyfile", str(tls[1])]

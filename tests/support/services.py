@@ -19,22 +19,86 @@ def free_port() -> int:
 
 
 class SmtpSink:
-    """A real SMTP server (aiosmtpd) on loopback that keeps every message it accepts."""
+    """A real SMTP server (aiosmtpd) on loopback that keeps every message it accepts.
+
+    It also counts the sessions clients open (``connections``), can refuse chosen recipients with a reply
+    of the test's choosing (``refuse``), and can drop every open session, as a server that closes idle
+    connections does (``drop_connections``)."""
 
     def __init__(self):
         from aiosmtpd.controller import Controller
 
         self.messages: list = []
+        self.sessions: list = []  # the server side of every session that said EHLO, in order
+        self.refuse: dict[str, str] = {}  # recipient address → the reply to its RCPT, e.g. "451 4.3.0 Busy"
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        # A slow server, to stage faults mid-send: seconds waited after DATA before the message is kept
+        # (``delay_before_accept``) and after it is kept, before the 250 goes out (``delay_before_reply``).
+        self.delay_before_accept = 0.0
+        self.delay_before_reply = 0.0
+        # When each message was kept (time.monotonic()), in the order of ``messages``; when each DATA
+        # command's content had arrived (kept or not).
+        self.accepted_at: list[float] = []
+        self.data_received_at: list[float] = []
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        self.sessions.append(server)
+        return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 OK"
+
+    @property
+    def connections(self) -> int:
+        """How many sessions clients have opened so far."""
+        return len(self.sessions)
+
+    def open_connections(self) -> int:
+        return sum(1 for server in list(self.sessions) if server.transport is not None)
+
+    def drop_connections(self) -> None:
+        """Close every open session from the server's side, without a word (then wait until they are)."""
+
+        def close_all():
+            for server in self.sessions:
+                if server.transport is not None:
+                    server.transport.close()
+
+        self.controller.loop.call_soon_threadsafe(close_all)
+        wait_until(lambda: self.open_connections() == 0, 10, "the SMTP sessions are still open")
 
     async def handle_DATA(self, server, session, envelope):
+        import asyncio
+        import time
         from email import message_from_bytes
         from email.policy import default
 
+        self.data_received_at.append(time.monotonic())
+        if self.delay_before_accept:
+            await asyncio.sleep(self.delay_before_accept)
+            if server.transport is None or server.transport.is_closing():
+                # The sender went away before the server took the message: like a real server, it
+                # aborts the transaction and keeps nothing.
+                return "451 Sender gone, message not accepted"
         # Kept before the reply: a sender that got its 250 finds its message here.
         self.messages.append(message_from_bytes(envelope.original_content, policy=default))
+        self.accepted_at.append(time.monotonic())
+        if self.delay_before_reply:
+            await asyncio.sleep(self.delay_before_reply)
         return "250 Message accepted for delivery"
+
+    def message_id_counts(self) -> dict[str, int]:
+        """How many times each Message-ID arrived (a duplicate delivery shows as a count of 2 or more)."""
+        counts: dict[str, int] = {}
+        for message in list(self.messages):
+            counts[message["Message-ID"]] = counts.get(message["Message-ID"], 0) + 1
+        return counts
 
     def wait_for(self, count: int, timeout: float = 20.0) -> list:
         """The messages, once at least ``count`` have arrived."""

@@ -1,0 +1,89 @@
+"""The deployment the README's "Scale-out" section describes is the one docker-compose.yml runs: stateless
+web replicas behind the proxy, one Celery worker service per queue, exactly one beat, the application's
+database role everywhere but in the migration; and the PgBouncer switch does what the README says."""
+
+import json
+import re
+
+import yaml
+
+from portal import settings as production
+from tests.support.processes import PRODUCTION, ROOT, run_python
+
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+APP_SERVICES = {
+    name: service for name, service in SERVICES.items() if service.get("image") == "csp-portal:latest"
+}
+
+
+def _celery(service: dict) -> list[str] | None:
+    command = service.get("command") or []
+    return command if command[:3] == ["celery", "-A", "portal"] else None
+
+
+def test_every_queue_has_its_worker_service_and_every_worker_names_its_queue():
+    queues_of_workers = {}
+    for name, service in SERVICES.items():
+        command = _celery(service)
+        if command and command[3] == "worker":
+            assert "-Q" in command, name
+            queues_of_workers[name] = command[command.index("-Q") + 1].split(",")
+
+    routed = {route["queue"] for route in production.CELERY_TASK_ROUTES.values()}
+    declared = [queue.name for queue in production.CELERY_TASK_QUEUES]
+    assert routed | {production.CELERY_TASK_DEFAULT_QUEUE} == set(declared)
+    assert sorted(queue for queues in queues_of_workers.values() for queue in queues) == sorted(declared)
+    assert {"mail", "checks", "provisioning"} <= set(declared)
+
+
+def test_exactly_one_beat():
+    beats = [name for name, service in SERVICES.items() if (_celery(service) or [None] * 4)[3] == "beat"]
+    assert beats == ["beat"]
+    assert "deploy" not in SERVICES["beat"]  # no replicas
+
+
+def test_web_replicas_can_be_added_behind_the_proxy(tmp_path):
+    web = SERVICES["web"]
+    # Nothing ties the service to one container: no name, no published port; its one volume is the named
+    # one every replica shares (the enrollment documents, MEDIA_ROOT under the image's PORTAL_VAR_DIR).
+    assert "container_name" not in web and "ports" not in web
+    assert web["volumes"] == ["media-data:/app/var/media"]
+    assert "media-data" in COMPOSE["volumes"]
+    assert "PORTAL_VAR_DIR=/app/var" in (ROOT / "Dockerfile").read_text()
+    assert web["command"][:2] == ["gunicorn", "portal.wsgi"]
+    # The proxy reaches it by service name (Docker's DNS answers every replica).
+    assert SERVICES["proxy"]["environment"]["PORTAL_UPSTREAM"] == "web:8000"
+    # Shared state lives in PostgreSQL and Redis only: sessions in the database behind the shared cache.
+    code = (
+        "import django; from django.conf import settings; django.setup(); "
+        "print(settings.SESSION_ENGINE, settings.CACHES['default']['BACKEND'])"
+    )
+    result = run_python(code, PRODUCTION, tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.contrib.sessions.backends.cached_db",
+        "portal.cache.ResilientRedisCache",
+    ]
+
+
+def test_only_the_migration_connects_as_the_owner():
+    owner = re.compile(r"^postgres://portal:")
+    for name, service in APP_SERVICES.items():
+        url = service["environment"]["DATABASE_URL"]
+        assert bool(owner.match(url)) == (name == "migrate"), name
+
+
+def test_behind_pgbouncer_no_cursor_outlives_a_transaction_and_nothing_is_prepared(tmp_path):
+    code = (
+        "import json, django; from django.conf import settings; django.setup(); "
+        "d = settings.DATABASES['default']; "
+        "print(json.dumps([d.get('DISABLE_SERVER_SIDE_CURSORS', False), d['CONN_MAX_AGE'], "
+        "d['OPTIONS'].get('prepare_threshold', 'default'), d['OPTIONS'].get('options', '')]))"
+    )
+    pooled = run_python(code, {**PRODUCTION, "DATABASE_BEHIND_PGBOUNCER": "true"}, tmp_path)
+    direct = run_python(code, PRODUCTION, tmp_path)
+
+    assert pooled.returncode == 0, pooled.stderr
+    assert json.loads(pooled.stdout.strip().splitlines()[-1]) == [True, 0, None, ""]
+    assert json.loads(direct.stdout.strip().splitlines()[-1]) == [False, 60, "default", "-c jit=off"]
