@@ -117,6 +117,11 @@ def test_the_history_of_one_object_is_an_index_seek():
         # On PostgreSQL the table is partitioned by month: each partition has its copy of the index.
         cursor.execute("SELECT relid::regclass::text FROM pg_partition_tree('audit_target_history_idx')")
         index_and_partitions = {name for (name,) in cursor.fetchall()}
-    used = set(re.findall(r" using (\S+) on audit_auditevent", plan))
+        # The partition that holds the rows (this month's) has statistics; the empty ones (next months,
+        # DEFAULT) have none, and the planner may pick any index there: it reads nothing from them.
+        cursor.execute("SELECT DISTINCT tableoid::regclass::text FROM audit_auditevent")
+        holding = {name for (name,) in cursor.fetchall()}
+    scans = re.findall(r" using (\S+) on (\S+)", plan)
+    used = {index for index, table in scans if table in holding or table == "audit_auditevent"}
     assert used and used <= index_and_partitions, plan
     assert "Sort" not in plan.replace("Sort Key", "")
