@@ -69,6 +69,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.load import Browser, Burst, burst  # noqa: E402
+from tests.support.processes import CONFIG_VARIABLES  # noqa: E402
 
 PG_PORT = 47621
 REDIS_PORT = 47622
@@ -80,30 +81,6 @@ BARE = "/bench/bare/"
 DASHBOARD_GOAL = 0.7
 PAGE_GOAL = 0.5
 RSS_GOAL_MB = 150
-#: every variable the portal reads (tests/support/processes.py): none of ours leaks into gunicorn
-CONFIG_VARIABLES = {
-    "DJANGO_ALLOW_ASYNC_UNSAFE",
-    "DATABASE_URL",
-    "REDIS_URL",
-    "CELERY_BROKER_URL",
-    "EMAIL_URL",
-    "SECRET_KEY",
-    "ALLOWED_HOSTS",
-    "SITE_URL",
-    "PROGRAM_NAME",
-    "DJANGO_ENV",
-    "DEBUG",
-    "DJANGO_SETTINGS_MODULE",
-    "PORT",
-    "TRUSTED_PROXY_COUNT",
-    "LOG_FORMAT",
-    "LOG_LEVEL",
-    "STATIC_ROOT",
-    "CACHE_URL",
-    "WEB_CONCURRENCY",
-    "WEB_THREADS",
-    "SECURE_SSL_REDIRECT",
-}
 
 
 # --- services ------------------------------------------------------------------------------------
