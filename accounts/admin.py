@@ -400,16 +400,46 @@ class DirectoryUserAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
+class MembershipAdmin(KeysetAdminMixin, ViewOnlyAdminMixin, admin.ModelAdmin):
     """Read-only here: roles change through the organization's own User management, which guards the
-    last Global admin and writes the audit trail."""
+    last Global admin and writes the audit trail. Every person's membership of every organization: a
+    keyset list, newest first (index ``membership_created_idx``), never counted."""
 
     list_display = ["user", "organization", "status", "created_at"]
     list_filter = ["status", "organization__kind"]
-    search_fields = ["user__email", "organization__legal_name"]
+    search_fields = ["user__email"]  # the search itself: get_search_results
+    search_help_text = _(
+        "Search by a person's email address or part of it (with its @, such as ann@ or @contoso.example), "
+        "an organization's legal name or part of it, or an organization's public ID."
+    )
     list_select_related = ["user", "organization"]
+    keyset_ordering = ("-created_at", "-id")
     fields = ["public_id", "organization", "user", "status", "roles", "created_at"]
     readonly_fields = fields
+
+    def get_search_results(self, request, queryset, search_term):
+        """Each term (a quoted one whole) narrows the list by one condition that an index answers: an
+        organization's public ID, to its members (its unique index); a term with an @, to the people
+        whose email address holds it (its trigrams, migration 0010); any other term, to the members of
+        the organizations whose legal name holds it (its trigrams, migration 0009). One condition on one
+        joined table, not an OR across two (which read every membership: 0.6 s at 110,000 in
+        bench/scale.py): the planner starts from the few rows an index finds, or for a common term reads
+        the newest memberships until the page is full. Still slow: a term that many organizations hold
+        but few members of them do ("customer": 0.25 s at that size)."""
+        for term in smart_split(search_term):
+            if len(term) > 1 and term.startswith(('"', "'")) and term[0] == term[-1]:
+                term = unescape_string_literal(term)
+            term = term.strip()
+            if not term:
+                continue
+            try:
+                queryset = queryset.filter(organization__public_id=uuid.UUID(term))
+            except ValueError:
+                if "@" in term:
+                    queryset = queryset.filter(user__email__icontains=term)
+                else:
+                    queryset = queryset.filter(organization__legal_name__icontains=term)
+        return queryset, False
 
     @admin.display(description=_("roles"))
     def roles(self, obj: Membership) -> str:

@@ -4,6 +4,7 @@ for the organization the page resolved."""
 from django.utils.functional import SimpleLazyObject
 
 from accounts.selectors import organizations_switcher
+from portal.links import organization_url
 from portal.navigation import navigation_items, pages_open_to
 
 
@@ -29,5 +30,8 @@ def navigation(request):
 
 class _Switcher:
     def __init__(self, organizations: list[dict], more: bool):
+        for organization in organizations:
+            public_id = organization["public_id"]
+            organization["url"] = organization_url("accounts:organization_dashboard", public_id)
         self.organizations = organizations
         self.more = more

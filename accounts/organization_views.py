@@ -4,12 +4,20 @@ Each is an ``OrganizationView``: the organization comes from the URL and the use
 permission from the access policy table.
 """
 
+import functools
+import uuid
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import conditional_escape
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from accounts import selectors, services
+from accounts.dashboard import dashboard_figures
 from accounts.forms import ActivityFilterForm, InvitationForm, RolesForm
 from accounts.models import Membership, MembershipInvitation
 from accounts.roles import Permission, Role
@@ -29,7 +37,9 @@ from portal.navigation import dashboard_cards
 
 class OrganizationDashboardView(OrganizationView):
     def get(self, request):
-        context = self.get_context_data(cards=dashboard_cards(self))
+        cards = dashboard_cards(self)
+        dashboard_figures(self).read()  # every card's figures, in one query
+        context = self.get_context_data(cards=cards)
         return render(request, "accounts/organization_dashboard.html", context)
 
 
@@ -71,11 +81,15 @@ class SettingsView(OrganizationView):
         return render(request, "accounts/settings.html", self.get_context_data())
 
 
+#: The id a list reverses its rows' route with, to put each row's own in its place.
+ANY_ROW = uuid.UUID(int=0)
+
+
 class UsersView(OrganizationView):
     def get(self, request):
         # Two keyset lists on one page, each with its own cursor; each link keeps the other's.
         page = keyset_page(
-            selectors.organization_members(organization=self.organization),
+            selectors.member_rows(selectors.organization_members(organization=self.organization)),
             ordering=selectors.MEMBERS_ORDERING,
             query=request.GET,
         )
@@ -86,6 +100,8 @@ class UsersView(OrganizationView):
             size=selectors.INVITATIONS_PAGE_SIZE,
             prefix="invitations_",
         )
+        role_codes = selectors.member_role_codes(page.object_list)
+        self._rows_label(page.object_list, role_codes, invitations.object_list)
         context = self.get_context_data(
             page=page,
             invitations=invitations,
@@ -93,6 +109,36 @@ class UsersView(OrganizationView):
             can_assign_global_admin=self.membership.can(Permission.GLOBAL_ADMIN_ASSIGN),
         )
         return render(request, "accounts/users.html", context)
+
+    def _rows_label(self, members, role_codes: dict[int, list[str]], invitations) -> None:
+        """What each row shows, worked out once a page rather than by template tags once a row: its links
+        (each route reversed once, the row's id put in its place) and its labels (translated once each)."""
+        organization_id = self.organization.public_id
+        member_url = reverse(
+            "accounts:member", kwargs={"organization_public_id": organization_id, "membership_id": ANY_ROW}
+        )
+        role_labels = {role: str(label) for role, label in Role.choices}
+        status_labels = {status: str(label) for status, label in Membership.Status.choices}
+        user_id = self.request.user.pk
+        for member in members:
+            member.url = member_url.replace(str(ANY_ROW), str(member.public_id))
+            member.name = member.user.get_full_name()
+            member.is_self = member.user_id == user_id
+            member.roles_text = ", ".join(role_labels[code] for code in role_codes[member.pk])
+            member.status_text = status_labels[member.status]
+        if not invitations:
+            return
+        resend_url, revoke_url = (
+            reverse(route, kwargs={"organization_public_id": organization_id, "invitation_id": ANY_ROW})
+            for route in ("accounts:invitation_resend", "accounts:invitation_revoke")
+        )
+        for invitation in invitations:
+            invitation.resend_url = resend_url.replace(str(ANY_ROW), str(invitation.public_id))
+            invitation.revoke_url = revoke_url.replace(str(ANY_ROW), str(invitation.public_id))
+            # in catalogue order (role_labels'), as MembershipInvitation.get_roles_display lists them
+            invitation.roles_text = ", ".join(
+                label for role, label in role_labels.items() if role in invitation.roles
+            )
 
 
 class UserInviteView(OrganizationView):
@@ -295,11 +341,35 @@ class InvitationResendView(OrganizationView):
         return redirect("accounts:users", organization_public_id=self.organization.public_id)
 
 
+@functools.lru_cache(maxsize=16)
+def _action_choices(language: str | None) -> tuple[tuple[str, str], ...]:
+    """The catalogue's actions with their labels in ``language``: registered once at start-up, so
+    translated once per process and language, not once per request."""
+    return tuple(action_choices())
+
+
+def _activity_rows_label(events) -> None:
+    """What each row shows as text, worked out here once a page rather than by template filters and tags
+    once a row: the time, as ``|date:"Y-m-d H:i:s"`` writes it (in the current time zone, UTC), the
+    action's label and the partner a change was made as, each sentence translated once a page."""
+    labels: dict[str, str] = {}
+    as_partner = _("as partner <bdi>%(partner)s</bdi>")  # the template's blocktranslate, same msgid
+    for event in events:
+        event.time_text = timezone.localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M:%S")
+        if event.action not in labels:
+            labels[event.action] = action_label(event.action)
+        event.action_text = labels[event.action]
+        if event.acting_partner:
+            # as blocktranslate does it: the translated sentence, the value escaped into it
+            partner = conditional_escape(event.acting_partner)
+            event.as_partner = mark_safe(as_partner % {"partner": partner})  # noqa: S308 - escaped
+
+
 class _ActivityFilterMixin:
     def filtered_events(self, request):
         """The filter form and the events it selects; invalid filters select nothing (None)."""
         # The choices come from the action catalogue, in memory: nothing here reads the audit rows.
-        form = ActivityFilterForm(request.GET or None, actions=action_choices())
+        form = ActivityFilterForm(request.GET or None, actions=_action_choices(get_language()))
         filters = {}
         if form.is_bound:
             if not form.is_valid():
@@ -324,7 +394,10 @@ class _ActivityFilterMixin:
         """The log page; with invalid filters it lists nothing and says what to correct (400)."""
         page = None
         if events is not None:
-            page = keyset_page(events, ordering=selectors.ACTIVITY_ORDERING, query=request.GET)
+            page = keyset_page(
+                selectors.activity_rows(events), ordering=selectors.ACTIVITY_ORDERING, query=request.GET
+            )
+            _activity_rows_label(page.object_list)
         query = request.GET.copy()  # the filters, for the export link: without this page's cursor
         query.pop("after", None)
         query.pop("before", None)

@@ -3,16 +3,33 @@
 from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors
+from accounts.dashboard import dashboard_figures, json_datetime
 from accounts.roles import Role
+from portal.audit.catalogue import action_label
 from portal.navigation import DashboardCard, OrganizationPageEntry
 
 
 def _users_card(view) -> dict:
-    return {"counts": selectors.organization_member_counts(organization=view.organization)}
+    counts = dashboard_figures(view).ask(
+        lambda members, pending_invitations: {"members": members, "pending_invitations": pending_invitations},
+        members=selectors.members_active_figure,
+        pending_invitations=selectors.invitations_pending_figure,
+    )
+    return {"counts": counts}
+
+
+def _last_event(activity_newest: dict | None) -> dict | None:
+    if activity_newest is None:
+        return None
+    return {
+        "occurred_at": json_datetime(activity_newest["occurred_at"]),
+        "action_label": action_label(activity_newest["action"]),
+    }
 
 
 def _activity_card(view) -> dict:
-    return {"last_event": selectors.activity_latest(organization=view.organization)}
+    last_event = dashboard_figures(view).ask(_last_event, activity_newest=selectors.activity_newest_figure)
+    return {"last_event": last_event}
 
 
 def _admin_agent_card(view) -> dict:

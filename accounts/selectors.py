@@ -1,13 +1,26 @@
 """Every read an accounts page needs, always starting from the user or the organization."""
 
+import uuid
 from datetime import UTC, date, datetime, time
 
-from django.db.models import Aggregate, CharField, OuterRef, Prefetch, QuerySet, Subquery, Value
-from django.db.models.functions import Coalesce
-from django.utils import timezone
+from django.db.models import (
+    Aggregate,
+    CharField,
+    Func,
+    IntegerField,
+    JSONField,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Value,
+)
+from django.db.models.fields.json import KT
+from django.db.models.functions import Coalesce, JSONObject, Now
 
 from accounts.models import Membership, MembershipInvitation, MembershipRole, Organization, User
 from portal.audit.models import AuditEvent
+from portal.prepared import PreparedQuery
 
 
 def _with_roles(queryset: QuerySet) -> QuerySet:
@@ -38,12 +51,25 @@ def organizations_of_user(*, user: User) -> QuerySet:
     ).order_by("legal_name", "id")
 
 
+def _switcher_queryset(*, user_id) -> QuerySet:
+    return (
+        Organization.objects.filter(
+            status=Organization.Status.ACTIVE,
+            memberships__user_id=user_id,
+            memberships__status=Membership.Status.ACTIVE,
+        )
+        .order_by("legal_name", "id")
+        .values("id", "public_id", "legal_name", "kind")[: SWITCHER_SIZE + 1]
+    )
+
+
+_switcher_query = PreparedQuery(_switcher_queryset, user_id=Membership._meta.get_field("user"))
+
+
 def organizations_switcher(*, user: User) -> tuple[list[dict], bool]:
     """What the organization switcher of every page shows, in one query of a few columns: the first
-    ``SWITCHER_SIZE`` organizations by name, and whether there are more."""
-    rows = list(
-        organizations_of_user(user=user).values("id", "public_id", "legal_name", "kind")[: SWITCHER_SIZE + 1]
-    )
+    ``SWITCHER_SIZE`` organizations by name, and whether there are more (prepared once: every page)."""
+    rows = _switcher_query.values(user_id=user.pk)
     for row in rows:
         row["kind_label"] = Organization.Kind(row["kind"]).label
     return rows[:SWITCHER_SIZE], len(rows) > SWITCHER_SIZE
@@ -60,9 +86,7 @@ class _RoleCodes(Aggregate):
         return super().as_sql(compiler, connection, function="GROUP_CONCAT", **extra_context)
 
 
-def membership_active_for_user(*, user: User, organization_public_id) -> Membership | None:
-    """The member's active membership in this active organization, with its organization and its roles,
-    in one query: every organization page asks this first."""
+def _membership_queryset(*, user_id, organization_public_id) -> QuerySet:
     role_codes = (
         MembershipRole.objects.filter(membership=OuterRef("pk"))
         .values("membership")
@@ -71,15 +95,35 @@ def membership_active_for_user(*, user: User, organization_public_id) -> Members
     )
     return (
         Membership.objects.filter(
-            user=user,
+            user_id=user_id,
             status=Membership.Status.ACTIVE,
             organization__status=Organization.Status.ACTIVE,
             organization__public_id=organization_public_id,
         )
-        .select_related("organization")
+        # The directory tenant comes along: settings, tenant users and licences pages show it.
+        .select_related("organization", "organization__directory_tenant")
         .annotate(role_codes=Coalesce(Subquery(role_codes), Value("")))
-        .first()
+        .order_by()[:1]
     )
+
+
+_membership_query = PreparedQuery(
+    _membership_queryset,
+    user_id=Membership._meta.get_field("user"),
+    organization_public_id=Organization._meta.get_field("public_id"),
+)
+
+
+def membership_active_for_user(*, user: User, organization_public_id) -> Membership | None:
+    """The member's active membership in this active organization, with its organization and its roles,
+    in one query: every organization page asks this first, so its SQL is prepared once per process."""
+    if not isinstance(organization_public_id, uuid.UUID):
+        try:
+            organization_public_id = uuid.UUID(str(organization_public_id))
+        except ValueError:
+            return None
+    found = _membership_query.objects(user_id=user.pk, organization_public_id=organization_public_id)
+    return found[0] if found else None
 
 
 #: User management lists members newest first, by the membership's own columns. Alphabetical by email
@@ -106,22 +150,33 @@ def organization_members(*, organization: Organization) -> QuerySet:
     )
 
 
+def member_rows(members: QuerySet) -> QuerySet:
+    """What User management lists of each of ``members`` (organization_members): its own columns and the
+    user's name and address; the roles come from ``member_role_codes``, not a role object per row."""
+    return members.prefetch_related(None).only(
+        "public_id", "status", "created_at", "user", "user__full_name", "user__email"
+    )
+
+
+def member_role_codes(members: list[Membership]) -> dict[int, list[str]]:
+    """The role codes of each of ``members`` (a page's rows, read with their organization's scope), by
+    code: one query of two columns."""
+    codes: dict[int, list[str]] = {member.pk: [] for member in members}
+    roles = MembershipRole.objects.filter(membership_id__in=codes).order_by("role", "id")
+    for membership_id, role in roles.values_list("membership_id", "role"):
+        codes[membership_id].append(role)
+    return codes
+
+
 def organization_invitations_pending(*, organization: Organization) -> QuerySet:
+    """What User management lists of each pending invitation."""
     return (
         MembershipInvitation.objects.filter(
             organization=organization, status=MembershipInvitation.Status.PENDING
         )
-        .select_related("invited_by")
+        .only("public_id", "email", "roles", "status", "expires_at")
         .order_by(*INVITATIONS_ORDERING)
     )
-
-
-def organization_member_counts(*, organization: Organization) -> dict[str, int]:
-    members = Membership.objects.filter(organization=organization, status=Membership.Status.ACTIVE).count()
-    pending = organization_invitations_pending(organization=organization).filter(
-        expires_at__gt=timezone.now()
-    )
-    return {"members": members, "pending_invitations": pending.count()}
 
 
 def activity_events(
@@ -145,9 +200,12 @@ def activity_events(
     return events.order_by(*ACTIVITY_ORDERING)
 
 
-def activity_latest(*, organization: Organization) -> AuditEvent | None:
-    """The newest event (one indexed row, never a count over the whole history)."""
-    return activity_events(organization=organization).only("occurred_at", "action").first()
+def activity_rows(events: QuerySet) -> QuerySet:
+    """What a row of the activity log page shows of ``events``: the partner a change was made as comes out
+    of ``after`` in the database (the page never decodes the whole before and after of 50 events)."""
+    return events.only("occurred_at", "action", "actor_id", "actor_label", "target_label").annotate(
+        acting_partner=KT("after__acting_partner")
+    )
 
 
 def activity_actor_id(*, organization: Organization, email: str) -> int | None:
@@ -161,4 +219,44 @@ def activity_actor_id(*, organization: Organization, email: str) -> int | None:
         Membership.objects.filter(organization=organization, user__email__in=addresses)
         .values_list("user_id", flat=True)
         .first()
+    )
+
+
+# --- The dashboard's figures (accounts.dashboard): expressions of OuterRef("organization") ------------
+
+
+def _count(queryset: QuerySet) -> Subquery:
+    """How many rows ``queryset`` has, as a scalar subquery: an aggregate without GROUP BY, so 0 for none."""
+    return Subquery(
+        queryset.order_by().values(count=Func("pk", function="COUNT")), output_field=IntegerField()
+    )
+
+
+def members_active_figure() -> Subquery:
+    """How many active members the organization has."""
+    return _count(
+        Membership.objects.filter(organization=OuterRef("organization"), status=Membership.Status.ACTIVE)
+    )
+
+
+def invitations_pending_figure() -> Subquery:
+    """How many invitations to the organization wait for an answer and have not expired."""
+    return _count(
+        MembershipInvitation.objects.filter(
+            organization=OuterRef("organization"),
+            status=MembershipInvitation.Status.PENDING,
+            expires_at__gt=Now(),
+        )
+    )
+
+
+def activity_newest_figure() -> Subquery:
+    """The newest event of the organization's activity log, as a JSON object: ``occurred_at`` (ISO 8601)
+    and ``action``; None when the log is empty. One row at the start of audit_org_time_id_idx (never a
+    count over the history), in one subquery: PostgreSQL plans each one anew on every request."""
+    return Subquery(
+        AuditEvent.objects.filter(organization_id=OuterRef("organization"))
+        .order_by(*ACTIVITY_ORDERING)
+        .values(json=JSONObject(occurred_at="occurred_at", action="action"))[:1],
+        output_field=JSONField(),
     )

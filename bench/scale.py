@@ -231,7 +231,9 @@ def indexes_deferred(table: str) -> Iterator[None]:
     finally:
         with connection.cursor() as cursor:
             for _name, definition in definitions:
-                cursor.execute(definition)
+                # pg_get_indexdef() writes a partitioned index as "ON ONLY <table>": built so, it would be
+                # an INVALID index of the parent alone, and no partition would have one.
+                cursor.execute(definition.replace(" ON ONLY ", " ON ", 1))
 
 
 def _chain(first, rest: Iterator) -> Iterator:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.conf import settings
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 #: what the status form of a row may ask
 USER_STATUS_ACTIONS = (
@@ -62,6 +63,33 @@ class TenantUserAddForm(forms.Form):
 
 class TenantUserStatusForm(forms.Form):
     action = forms.ChoiceField(choices=USER_STATUS_ACTIONS)
+
+
+class SubscriptionFindForm(forms.Form):
+    """The Licences page's search for a subscription, shown when the customer has more seat-based
+    subscriptions than the page lists."""
+
+    #: fewer characters would match nearly every subscription: no help in finding one
+    MIN_LENGTH = 2
+
+    q = forms.CharField(
+        label=_("Find a subscription"),
+        required=False,
+        max_length=100,
+        help_text=_("Part of the subscription's name, or of its offer's name or product code."),
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+    def clean_q(self) -> str:
+        term = self.cleaned_data["q"].strip()
+        if term and len(term) < self.MIN_LENGTH:
+            message = ngettext(
+                "Type at least %(count)d character of the name.",
+                "Type at least %(count)d characters of the name.",
+                self.MIN_LENGTH,
+            )
+            raise forms.ValidationError(message % {"count": self.MIN_LENGTH}, code="min_length")
+        return term
 
 
 class LicenceAssignForm(forms.Form):

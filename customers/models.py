@@ -446,6 +446,12 @@ class DelegatedAdminRelationship(models.Model):
             models.Index(fields=["partner", "status", "ends_at"], name="delegated_admin_partner_idx"),
             models.Index(fields=["customer", "status"], name="delegated_admin_customer_idx"),
             models.Index(fields=["status", "ends_at"], name="delegated_admin_due_idx"),
+            # the expiry radar's keyset pages: a partner's live access by end date (its filter and order)
+            models.Index(
+                fields=["partner", "ends_at", "id"],
+                condition=models.Q(status__in=DELEGATED_ADMIN_LIVE),
+                name="delegated_admin_radar_idx",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, JSONField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import JSONObject, Now
 from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import Organization
 from customers.models import (
     DELEGATED_ADMIN_LIVE,
+    EXPIRING_DAYS,
     CustomerInvitation,
     CustomerRelationship,
     DelegatedAdminRelationship,
@@ -184,3 +186,60 @@ def customer_organizations_administered(user) -> list[Organization]:
         for membership in memberships
         if Permission.PARTNERS_MANAGE in permissions_for(membership.role_names)
     ]
+
+
+# --- The dashboard's figures (accounts.dashboard): expressions of OuterRef("organization") ------------
+
+
+def _reseller_access_expiring() -> QuerySet[DelegatedAdminRelationship]:
+    """``delegated_admins_expiring(reseller, days=EXPIRING_DAYS)``, the reseller being
+    ``OuterRef("organization")`` and now the statement's time: the same rows, in the same order (the
+    radar's index serves it)."""
+    now = Now()
+    return DelegatedAdminRelationship.objects.filter(
+        partner=OuterRef("organization"),
+        # as in delegated_admins_of_partner: a reseller sees a customer through its own active relationship
+        customer__partner_relationships__partner=OuterRef("organization"),
+        customer__partner_relationships__role=PartnerRole.RESELLER,
+        customer__partner_relationships__status=ACTIVE,
+        status__in=DELEGATED_ADMIN_LIVE,
+        ends_at__gt=now,
+        ends_at__lte=now + Value(timedelta(days=EXPIRING_DAYS)),
+    ).order_by("ends_at", "id")
+
+
+def reseller_access_expiring_figure() -> Subquery:
+    """The reseller's delegated admin access that ends next (within EXPIRING_DAYS), as a JSON object:
+    ``ends_at`` (ISO 8601), the customer's ``legal_name`` and ``public_id``; None when there is none.
+    One subquery, not one per column: PostgreSQL plans each subquery anew on every request."""
+    return Subquery(
+        _reseller_access_expiring().values(
+            json=JSONObject(
+                ends_at="ends_at", legal_name="customer__legal_name", public_id="customer__public_id"
+            )
+        )[:1],
+        output_field=JSONField(),
+    )
+
+
+def customer_request_pending_id_figure() -> Subquery:
+    """The public id of the customer's oldest request for delegated admin roles to answer
+    (``pending_approvals_of``)."""
+    return Subquery(
+        DelegatedAdminRelationship.objects.filter(
+            customer=OuterRef("organization"), status=DelegatedAdminStatus.APPROVAL_PENDING
+        )
+        .order_by("requested_at", "id")
+        .values("public_id")[:1]
+    )
+
+
+def customer_access_ending_at_figure() -> Subquery:
+    """When the live delegated admin access in the customer's tenant that ends next ends."""
+    return Subquery(
+        DelegatedAdminRelationship.objects.filter(
+            customer=OuterRef("organization"), status__in=DELEGATED_ADMIN_LIVE, ends_at__gt=Now()
+        )
+        .order_by("ends_at", "id")
+        .values("ends_at")[:1]
+    )

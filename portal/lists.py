@@ -76,13 +76,15 @@ def keyset_page(
     query: QueryDict,
     size: int = DEFAULT_PAGE_SIZE,
     prefix: str = "",
+    nulls_excluded: bool = False,
 ) -> KeysetPage:
     """The page that ``query``'s cursor asks for (the first page without a valid one).
 
     ``prefix`` names this list's parameters (``<prefix>after``, ``<prefix>before``) when a page shows
-    more than one list.
+    more than one list. ``nulls_excluded``: the ordering may name a nullable column, because
+    ``queryset``'s own filter leaves its NULLs out (a row comparison with a NULL matches nothing).
     """
-    fields = _ordering_fields(queryset.model, ordering)
+    fields = _ordering_fields(queryset.model, ordering, nulls_excluded=nulls_excluded)
     descending = ordering[0].startswith("-")
     after_param, before_param = f"{prefix}after", f"{prefix}before"
     after = _cursor_values(queryset.model, ordering, fields, query.get(after_param))
@@ -117,7 +119,7 @@ def keyset_page(
         linked.pop(after_param, None)
         linked.pop(before_param, None)
         if row is not None:
-            linked[param] = cursor_for(row, ordering=ordering)
+            linked[param] = cursor_for(row, ordering=ordering, nulls_excluded=nulls_excluded)
         return linked.urlencode()
 
     # Going back, the cursor's own row follows this page; going forward, the extra row says so.
@@ -132,9 +134,10 @@ def keyset_page(
     )
 
 
-def cursor_for(row: Model, *, ordering: Sequence[str]) -> str:
-    """The cursor of the page that starts right after ``row`` in ``ordering``."""
-    fields = _ordering_fields(type(row), ordering)
+def cursor_for(row: Model, *, ordering: Sequence[str], nulls_excluded: bool = False) -> str:
+    """The cursor of the page that starts right after ``row`` in ``ordering`` (``nulls_excluded``: as
+    for ``keyset_page``)."""
+    fields = _ordering_fields(type(row), ordering, nulls_excluded=nulls_excluded)
     values = [_jsonable(getattr(row, field.attname)) for field in fields]
     return signing.dumps(values, salt=_salt(type(row), ordering))
 
@@ -153,7 +156,9 @@ def _cursor_values(
         return None
 
 
-def _ordering_fields(model: type[Model], ordering: Sequence[str]) -> list[Field]:
+def _ordering_fields(
+    model: type[Model], ordering: Sequence[str], *, nulls_excluded: bool = False
+) -> list[Field]:
     if not ordering:
         raise ValueError("A keyset list needs an ordering")
     if len({name.startswith("-") for name in ordering}) != 1:
@@ -162,7 +167,7 @@ def _ordering_fields(model: type[Model], ordering: Sequence[str]) -> list[Field]
         fields = [model._meta.get_field(name.lstrip("-")) for name in ordering]
     except FieldDoesNotExist as error:
         raise ValueError(f"{ordering}: only the model's own columns can be keyset columns") from error
-    if any(not field.concrete or field.null for field in fields):
+    if any(not field.concrete or (field.null and not nulls_excluded) for field in fields):
         raise ValueError(f"{ordering}: keyset columns must be concrete and NOT NULL")
     if not fields[-1].unique:
         raise ValueError(f"{ordering}: the last field must be unique, to break ties")

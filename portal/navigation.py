@@ -13,9 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.urls import NoReverseMatch, reverse
-
 from portal.access_policy import organization_may_open
+from portal.links import organization_url
 
 
 @dataclass(frozen=True)
@@ -56,10 +55,7 @@ def registered_pages() -> list[OrganizationPageEntry]:
 
 
 def _url(entry: OrganizationPageEntry, organization) -> str | None:
-    try:
-        return reverse(entry.route, kwargs={"organization_public_id": organization.public_id})
-    except NoReverseMatch:
-        return None
+    return organization_url(entry.route, organization.public_id)
 
 
 def pages_open_to(membership) -> list[tuple[OrganizationPageEntry, str]]:

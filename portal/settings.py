@@ -149,9 +149,12 @@ else:
         DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
         DATABASES["default"]["CONN_MAX_AGE"] = 0
         DATABASES["default"]["OPTIONS"]["prepare_threshold"] = None
-    elif env.bool("DATABASE_JIT_OFF", default=True):
-        options = DATABASES["default"]["OPTIONS"]
-        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+    else:
+        if env.bool("DATABASE_JIT_OFF", default=True):
+            options = DATABASES["default"]["OPTIONS"]
+            options["options"] = f"{options.get('options', '')} -c jit=off".strip()
+        if env.bool("DATABASE_SERVER_SIDE_BINDING", default=False):
+            DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits and used TOTP codes live here) ----------------------------------------
@@ -189,7 +192,7 @@ AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 PASSWORD_HASHERS = [
-    "portal.hashers.PortalArgon2PasswordHasher",  # Argon2id, m=19 MiB, t=2, p=1 (OWASP)
+    "portal.hashers.PortalArgon2PasswordHasher",  # Argon2id, m=12 MiB, t=3, p=1 (OWASP)
     "django.contrib.auth.hashers.PBKDF2PasswordHasher",
 ]
 AUTH_PASSWORD_VALIDATORS = [

@@ -1,6 +1,21 @@
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
+from portal.links import organization_url
+
+
+def _urls(view, *routes: str) -> dict[str, str]:
+    """The card's links, ``{route name: URL}`` (portal.links: each route reversed once per process)."""
+    return {route: organization_url(f"providers:{route}", view.organization.public_id) for route in routes}
+
+
+def _resellers_card(view) -> dict:
+    return {"urls": _urls(view, "invite", "invitations", "requests")}
+
+
+def _providers_card(view) -> dict:
+    return {"urls": _urls(view, "directory")}
+
 
 class ProvidersConfig(AppConfig):
     name = "providers"
@@ -23,7 +38,7 @@ class ProvidersConfig(AppConfig):
                 nav_label=_("Indirect resellers"),
                 nav_order=20,
                 nav_also=("partnerships/", "listing/"),
-                cards=(DashboardCard("providers/_resellers_card.html", order=30),),
+                cards=(DashboardCard("providers/_resellers_card.html", order=30, context=_resellers_card),),
             ),
             OrganizationPageEntry(
                 "providers",
@@ -31,6 +46,6 @@ class ProvidersConfig(AppConfig):
                 nav_label=_("Indirect providers"),
                 nav_order=30,
                 nav_also=("partnerships/",),
-                cards=(DashboardCard("providers/_providers_card.html", order=40),),
+                cards=(DashboardCard("providers/_providers_card.html", order=40, context=_providers_card),),
             ),
         )

@@ -108,6 +108,26 @@ def partnerships_of(organization: Organization, *, status: str = "", search: str
     return partnerships
 
 
+#: The columns a row of the partnership lists shows (a provider's Indirect resellers, a reseller's Indirect
+#: providers), by the side that reads them: the rest of three wide tables stays unread.
+_PARTNERSHIP_ROW = ("public_id", "status", "started_at", "ended_at")
+_PARTNERSHIP_ROW_OTHER_SIDE = {
+    Organization.Kind.PROVIDER: ("reseller__legal_name", "reseller__partner_id", "reseller__country"),
+    Organization.Kind.RESELLER: (
+        "provider__legal_name",
+        "provider__country",
+        "provider__provider_listing__contact_email",
+        "provider__provider_listing__contact_phone",
+    ),
+}
+
+
+def partnership_list_rows(organization: Organization, *, status: str = "", search: str = "") -> QuerySet:
+    """``partnerships_of`` with only the columns a row of the organization's partnership list shows."""
+    other_side = _PARTNERSHIP_ROW_OTHER_SIDE.get(organization.kind, ())
+    return partnerships_of(organization, status=status, search=search).only(*_PARTNERSHIP_ROW, *other_side)
+
+
 def partnership_get(organization: Organization, public_id) -> Partnership | None:
     """One partnership of which ``organization`` is a side; None for anyone else's."""
     return (
@@ -143,6 +163,13 @@ def requests_received(provider: Organization, *, status: str = "") -> QuerySet:
 
 def requests_sent(reseller: Organization) -> QuerySet:
     return PartnershipRequest.objects.filter(reseller=reseller).select_related("provider")
+
+
+def requests_sent_list_rows(reseller: Organization) -> QuerySet:
+    """``requests_sent`` with only the columns a row of the reseller's list of its requests shows."""
+    return requests_sent(reseller).only(
+        "public_id", "status", "message", "reason", "created_at", "decided_at", "provider__legal_name"
+    )
 
 
 def request_get(provider: Organization, public_id) -> PartnershipRequest | None:

@@ -66,22 +66,20 @@ class CustomerScopedView(OrganizationView):
         """Whether the page may offer ``action`` (a button): the same table, no exception."""
         return access.customer_action_allowed(self.organization, self.membership, self.customer, action)
 
-    def url(self, customer_route: str, partner_route: str | None = None, **kwargs) -> str:
-        """The URL of a page of this customer: the customer's own route, or the partner's (which names
-        the customer)."""
+    def route(self, customer_route: str, partner_route: str | None = None) -> tuple[str, dict]:
+        """The name and the keyword arguments of a page of this customer: the customer's own route, or the
+        partner's (which names the customer)."""
         if self.is_customer_side:
-            return reverse(
-                f"commerce:{customer_route}",
-                kwargs={"organization_public_id": self.organization.public_id, **kwargs},
-            )
-        return reverse(
-            f"commerce:{partner_route or 'customer_' + customer_route}",
-            kwargs={
-                "organization_public_id": self.organization.public_id,
-                "customer_id": self.customer.public_id,
-                **kwargs,
-            },
-        )
+            return f"commerce:{customer_route}", {"organization_public_id": self.organization.public_id}
+        return f"commerce:{partner_route or 'customer_' + customer_route}", {
+            "organization_public_id": self.organization.public_id,
+            "customer_id": self.customer.public_id,
+        }
+
+    def url(self, customer_route: str, partner_route: str | None = None, **kwargs) -> str:
+        """The URL of a page of this customer (``route``)."""
+        name, route_kwargs = self.route(customer_route, partner_route)
+        return reverse(name, kwargs={**route_kwargs, **kwargs})
 
     def get_context_data(self, **context):
         return super().get_context_data(

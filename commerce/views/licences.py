@@ -12,7 +12,8 @@ import csv
 from datetime import UTC
 
 from django.contrib import messages
-from django.db.models import Case, IntegerField, Value, When
+from django.core.exceptions import ValidationError
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils.http import urlencode
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from accounts.organization_views import BYTE_ORDER_MARK, _Echo, csv_safe
 from commerce import access, selectors
-from commerce.forms_directory import LicenceAssignForm
+from commerce.forms_directory import LicenceAssignForm, SubscriptionFindForm
 from commerce.models import SUBSCRIPTION_LIVE, Subscription
 from commerce.services.licences import licence_assign, licence_remove
 from commerce.views.directory import TenantPage
@@ -29,6 +30,9 @@ from portal.lists import keyset_page
 
 #: The ordering of a subscription's assignments (portal.lists): every field one way, the last one unique.
 ASSIGNMENT_ORDERING = ("user_principal_name", "id")
+#: The Licences page lists at most this many subscriptions (live first, by name); a search finds the
+#: others: a customer may have a thousand.
+CHOOSER_SIZE = 50
 #: Rows per fetch from the export's server-side cursor, and CSV lines per chunk sent to the client.
 EXPORT_FETCH_ROWS = 2000
 EXPORT_LINES_PER_CHUNK = 500
@@ -42,48 +46,66 @@ EXPORT_HEADER = [
 
 
 class _LicencePage(TenantPage):
-    def seat_subscriptions(self) -> list[Subscription]:
-        """The customer's seat-based subscriptions this organization sees, the live ones first."""
-        return list(
-            selectors.subscriptions_of(self.organization, self.customer)
-            .filter(offer__seat_based=True)
-            .annotate(
-                ended=Case(
-                    When(status__in=SUBSCRIPTION_LIVE, then=Value(0)),
-                    default=Value(1),
-                    output_field=IntegerField(),
-                )
-            )
-            .order_by("ended", "name", "id")
-        )
+    def seat_subscriptions(self) -> QuerySet[Subscription]:
+        """The customer's seat-based subscriptions this organization sees."""
+        return selectors.subscriptions_of(self.organization, self.customer).filter(offer__seat_based=True)
 
-    def licences_url(self, subscription=None) -> str:
+    def chooser(self, search: str) -> tuple[list[Subscription], bool]:
+        """The first ``CHOOSER_SIZE`` seat-based subscriptions (those ``search`` finds: part of their
+        name, or of their offer's name or product code), the live ones first, by name; and whether there
+        are more. One query, bounded by the customer's subscriptions, never all of them read."""
+        rows = self.seat_subscriptions()
+        if search:
+            rows = rows.filter(
+                Q(name__icontains=search)
+                | Q(offer__name__icontains=search)
+                | Q(offer__product_code__icontains=search)
+            )
+        ended = Case(
+            When(status__in=SUBSCRIPTION_LIVE, then=Value(0)), default=Value(1), output_field=IntegerField()
+        )
+        rows = list(rows.annotate(ended=ended).order_by("ended", "name", "id")[: CHOOSER_SIZE + 1])
+        return rows[:CHOOSER_SIZE], len(rows) > CHOOSER_SIZE
+
+    def chosen_subscription(self, public_id) -> Subscription | None:
+        """One seat-based subscription this organization sees, with ``assigned`` (its licences in use);
+        None when there is none with this id (or the id is malformed)."""
+        try:
+            return (
+                selectors.with_assigned_counts(self.seat_subscriptions()).filter(public_id=public_id).first()
+            )
+        except ValidationError:
+            return None
+
+    def licences_url(self, subscription=None, *, search: str = "") -> str:
         url = self.url("licences")
         if subscription is None:
             return url
-        return f"{url}?{urlencode({'subscription': subscription.public_id})}"
+        query = {"subscription": subscription.public_id, **({"q": search} if search else {})}
+        return f"{url}?{urlencode(query)}"
 
     def render_page(self, *, chosen_id=None, assign_form=None, status=200, strict=True):
-        """The licences page of one subscription (``chosen_id``; the first when None). An id the list does
-        not hold is 404 (``strict``), or the first subscription when the page comes back with an error."""
-        subscriptions = self.seat_subscriptions()
-        chosen = None
-        if chosen_id:
-            chosen = next((row for row in subscriptions if str(row.public_id) == str(chosen_id)), None)
-            if chosen is None and strict:
-                raise Http404
+        """The licences page of one subscription (``chosen_id``; the first listed when None). An id this
+        organization does not see is 404 (``strict``), or the first subscription when the page comes
+        back with an error. The chooser lists at most ``CHOOSER_SIZE`` subscriptions; ``?q=`` finds the
+        others (``SubscriptionFindForm``: a malformed search is 400 with the error at its field, and the
+        list unfiltered)."""
+        find_form = SubscriptionFindForm(self.request.GET or None)
+        search = ""
+        if find_form.is_bound:
+            if find_form.is_valid():
+                search = find_form.cleaned_data["q"]
+            else:
+                status = 400
+        subscriptions, more = self.chooser(search)
+        chosen = self.chosen_subscription(chosen_id) if chosen_id else None
+        if chosen_id and chosen is None and strict:
+            raise Http404
         if chosen is None and subscriptions:
-            chosen = subscriptions[0]
+            chosen = self.chosen_subscription(subscriptions[0].public_id)
         can_manage = self.may(access.LICENCES_MANAGE)
         page = None
         if chosen is not None:
-            chosen.assigned = (
-                selectors.with_assigned_counts(
-                    selectors.subscriptions_of(self.organization, self.customer).filter(pk=chosen.pk)
-                )
-                .values_list("assigned", flat=True)
-                .get()
-            )
             page = keyset_page(
                 selectors.licence_holders(chosen), ordering=ASSIGNMENT_ORDERING, query=self.request.GET
             )
@@ -93,10 +115,15 @@ class _LicencePage(TenantPage):
             if can_manage and assign_form is None:
                 assign_form = LicenceAssignForm(initial={"subscription": chosen.public_id})
         for row in subscriptions:
-            row.page_url = self.licences_url(row)
+            row.page_url = self.licences_url(row, search=search)
         context = self.tenant_context(
             access.LICENCES_VIEW,
             subscriptions=subscriptions,
+            # the search shows once the list does not fit (and while a search is on)
+            find_form=find_form if (more or search or find_form.errors) else None,
+            searching=bool(search),
+            more_subscriptions=more,
+            chooser_size=CHOOSER_SIZE,
             chosen=chosen,
             page=page,
             can_manage=can_manage,

@@ -33,6 +33,7 @@ from customers import partner_selectors
 from customers import selectors as customer_selectors
 from portal.errors import DomainError, form_add_domain_error
 from portal.lists import keyset_page
+from portal.rows import RowLink
 
 #: The orders list's keyset ordering (the last field unique).
 ORDER_ORDERING = ("-created_at", "-id")
@@ -308,13 +309,26 @@ class OrderListView(OrganizationView):
         status = request.GET.get("status", "")
         if status not in {value for value, _label in tabs}:
             status = ""
-        rows = selectors.orders_visible_to(self.organization)
+        rows = selectors.order_rows_visible_to(self.organization)
         if status:
             rows = rows.filter(status=status)
         page = keyset_page(rows, ordering=ORDER_ORDERING, query=request.GET)
+        in_organization = {"organization_public_id": self.organization.public_id}
+        order_url = RowLink("commerce:order", "order_id", **in_organization)
+        for order in page.object_list:
+            order.url = order_url(order.public_id)
+        orders_url = reverse("commerce:orders", kwargs=in_organization)
         context = self.get_context_data(
             page=page,
-            tabs=[{"status": value, "label": label, "current": value == status} for value, label in tabs],
+            tabs=[
+                {
+                    "status": value,
+                    "label": label,
+                    "current": value == status,
+                    "url": f"{orders_url}?status={value}" if value else orders_url,
+                }
+                for value, label in tabs
+            ],
             status=status,
             is_provider=self.organization.kind == Organization.Kind.PROVIDER,
         )

@@ -27,6 +27,10 @@ from portal.lists import keyset_page
 SUBSCRIPTION_ORDERING = ("name", "id")
 #: the subscriptions a row of the Customers page shows (it says when the customer has more)
 SUBSCRIPTIONS_PER_ROW = 5
+#: the columns of those subscriptions that the row reads
+ROW_SUBSCRIPTION_COLUMNS = (
+    "name", "seats", "status", "auto_renew", "renews_at", "customer_id", "reseller_id", "offer__seat_based",
+)  # fmt: skip
 #: The partner's export reads the subscriptions of this many customers per query.
 EXPORT_CUSTOMERS_PER_QUERY = 500
 #: The customer's Subscriptions page shows its latest orders, this many.
@@ -80,12 +84,12 @@ class SubscriptionListView(CustomerScopedView):
         denied = self.customer_resolve(customer_id, action=self.action)
         if denied is not None:
             return denied
+        subscriptions = selectors.subscriptions_of(self.organization, self.customer)
+        subscriptions = selectors.subscription_rows(subscriptions)
         page = keyset_page(
-            selectors.with_assigned_counts(selectors.subscriptions_of(self.organization, self.customer)),
-            ordering=SUBSCRIPTION_ORDERING,
-            query=request.GET,
+            selectors.with_assigned_counts(subscriptions), ordering=SUBSCRIPTION_ORDERING, query=request.GET
         )
-        orders = list(selectors.orders_visible_to(self.customer)[:LATEST_ORDERS])
+        orders = list(selectors.order_rows_visible_to(self.customer)[:LATEST_ORDERS])
         context = self.get_context_data(page=page, orders=orders, latest_orders=LATEST_ORDERS)
         return render(request, "commerce/subscriptions.html", context)
 
@@ -203,7 +207,7 @@ def customer_page_context(view, customer: Organization, live) -> dict:
         "subscriptions": list(
             # the page found the customer visible: its subscriptions, without checking that again per row
             selectors.with_assigned_counts(
-                selectors.subscriptions_sold_to(organization, [customer.pk])
+                selectors.subscription_rows(selectors.subscriptions_sold_to(organization, [customer.pk]))
             ).order_by(*SUBSCRIPTION_ORDERING)
         ),
         "may_order": is_provider and allowed(access.ORDERS_SUBMIT),
@@ -227,6 +231,8 @@ def customer_rows_annotate(organization: Organization, rows) -> None:
         first = selectors.subscriptions_sold_to_first(
             organization, customer_ids, per_customer=SUBSCRIPTIONS_PER_ROW
         )
+        # only what a row's short list shows (customers/list.html), not the parties and the whole offer
+        first = first.select_related(None).select_related("offer").only(*ROW_SUBSCRIPTION_COLUMNS)
         for subscription in first.order_by("customer_id", *SUBSCRIPTION_ORDERING):
             found.setdefault(subscription.customer_id, []).append(subscription)
     is_provider = organization.kind == Organization.Kind.PROVIDER

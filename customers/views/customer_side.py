@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from accounts.dashboard import dashboard_figures
 from accounts.roles import Permission
 from accounts.scoping import OrganizationView
 from customers.customer_forms import DelegatedAdminDeclineForm, DelegatedAdminRemoveForm, RelationshipEndForm
@@ -27,10 +28,11 @@ from customers.models import (
     RelationshipStatus,
 )
 from customers.selectors import (
+    customer_access_ending_at_figure,
+    customer_request_pending_id_figure,
     delegated_admin_live,
     delegated_admins_of_customer,
     partners_of_customer,
-    pending_approvals_of,
 )
 from customers.services.acceptance import delegated_end
 from customers.services.common import role_lines
@@ -100,11 +102,17 @@ class PartnerRelationshipsView(_CustomerSideMixin, OrganizationView):
         relationships.sort(
             key=lambda row: (row.reseller.legal_name, row.reseller_id, row.role != PartnerRole.RESELLER)
         )
+        # the live access and the requests to answer in one query (at most one of each per partner)
+        pending_status = DelegatedAdminStatus.APPROVAL_PENDING
+        open_rows = list(
+            delegated_admins_of_customer(customer).filter(status__in=[*DELEGATED_ADMIN_LIVE, pending_status])
+        )
         live = {
             row.partner_id: row
-            for row in delegated_admins_of_customer(customer)
-            .filter(status__in=DELEGATED_ADMIN_LIVE)
-            .order_by("ends_at", "id")
+            for row in sorted(
+                (row for row in open_rows if row.status != pending_status),
+                key=lambda row: (row.ends_at, row.id),
+            )
         }
         partners = []
         for relationship in relationships:
@@ -118,7 +126,10 @@ class PartnerRelationshipsView(_CustomerSideMixin, OrganizationView):
         partners += [{"relationship": None, "delegated": _delegated_view(row)} for row in live.values()]
         pending = [
             {"relationship": row, "roles": role_lines(row.roles)}
-            for row in pending_approvals_of(customer).order_by("requested_at", "id")
+            for row in sorted(
+                (row for row in open_rows if row.status == pending_status),
+                key=lambda row: (row.requested_at, row.id),
+            )
         ]
         ended = list(
             partners_of_customer(customer)
@@ -283,13 +294,15 @@ class RelationshipEndView(_CustomerSideMixin, OrganizationView):
 
 def partners_card(view) -> dict:
     """The customer's Partner relationships card: the oldest request to answer and the delegated admin
-    access that ends next (one LIMIT 1 query each, never a count over the organization's history)."""
-    organization = view.organization
-    pending = pending_approvals_of(organization).order_by("requested_at", "id").first()
-    ending = (
-        delegated_admins_of_customer(organization)
-        .filter(status__in=DELEGATED_ADMIN_LIVE, ends_at__gt=timezone.now())
-        .order_by("ends_at", "id")
-        .first()
+    access that ends next (figures read with the other cards' in the dashboard's one query, never a count
+    over the organization's history)."""
+    figures = dashboard_figures(view)
+    pending = figures.ask(
+        lambda request_pending_id: None if request_pending_id is None else {"public_id": request_pending_id},
+        request_pending_id=customer_request_pending_id_figure,
+    )
+    ending = figures.ask(
+        lambda access_ending_at: None if access_ending_at is None else {"ends_at": access_ending_at},
+        access_ending_at=customer_access_ending_at_figure,
     )
     return {"pending": pending, "ending": ending}

@@ -8,6 +8,9 @@ rendered there, never redirected to, and never cached; sending the draft posts t
 form's body. No URL ever carries it.
 """
 
+import uuid
+from types import SimpleNamespace
+
 from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
@@ -17,14 +20,24 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
+from accounts.dashboard import dashboard_figures, json_datetime
 from accounts.models import Organization
 from accounts.roles import Permission
 from accounts.scoping import OrganizationView
+from commerce.models import Subscription
 from commerce.views.subscriptions import customer_page_context, customer_rows_annotate
 from customers import partner_selectors as reads
 from customers import selectors
-from customers.models import EXPIRING_DAYS, CustomerInvitation, DelegatedRole, InvitationKind
+from customers.models import (
+    EXPIRING_DAYS,
+    CustomerInvitation,
+    DelegatedAdminRelationship,
+    DelegatedRole,
+    InvitationKind,
+    roles_ordered,
+)
 from customers.partner_forms import (
     DURATION_CHOICES,
     CustomerFilterForm,
@@ -45,30 +58,51 @@ from customers.services.invitations import (
 from portal.errors import DomainError, form_add_domain_error
 from portal.invitations.draft_views import InvitationActionsMixin
 from portal.invitations.drafts import DraftForm, mailto_href
+from portal.links import organization_url
 from portal.lists import keyset_page
+from portal.rows import RowLink, choice_labels, day, minute, sentence
 
 #: The orderings of the keyset lists (portal.lists): every field one way, the last one unique.
 CUSTOMER_ORDERING = ("customer_name", "id")
 INVITATION_ORDERING = ("-created_at", "-id")
 HISTORY_ORDERING = ("-requested_at", "-id")
 HISTORY_PAGE_SIZE = 20
-#: The expiry radar shows at most this many rows (ordered by end date: the most urgent first).
-RADAR_LIMIT = 500
+#: The expiry radar's order, the most urgent first: live relationships always have an end date (a check
+#: constraint), so the radar's filter leaves no NULL in ``ends_at``. The partial index
+#: ``delegated_admin_radar_idx`` (partner, ends_at, id) of the live ones serves every page.
+RADAR_ORDERING = ("ends_at", "id")
 
 
 # --- The dashboard card ------------------------------------------------------------------------------
 
 
+def _next_expiring(reseller_access_expiring: dict | None) -> SimpleNamespace | None:
+    if reseller_access_expiring is None:
+        return None
+    ends_at = json_datetime(reseller_access_expiring["ends_at"])
+    customer = SimpleNamespace(
+        legal_name=reseller_access_expiring["legal_name"],
+        public_id=uuid.UUID(reseller_access_expiring["public_id"]),
+    )
+    days_left = reads.days_left(ends_at, timezone.now())
+    return SimpleNamespace(customer=customer, ends_at=ends_at, days_left=days_left)
+
+
 def dashboard_card(view) -> dict:
-    """The Customers card: for a reseller, the delegated admin access that ends next (one LIMIT 1 query,
-    never a count over the organization's history)."""
+    """The Customers card: for a reseller, the delegated admin access that ends next (a figure read with the
+    other cards' in the dashboard's one query, never a count over the organization's history)."""
     organization = view.organization
     if organization.kind != Organization.Kind.RESELLER:
         return {}
-    next_expiring = selectors.delegated_admins_expiring(organization, days=EXPIRING_DAYS).first()
-    if next_expiring is not None:
-        next_expiring.days_left = reads.days_left(next_expiring.ends_at, timezone.now())
-    return {"next_expiring": next_expiring}
+    next_expiring = dashboard_figures(view).ask(
+        _next_expiring, reseller_access_expiring=selectors.reseller_access_expiring_figure
+    )
+    # the card's links (portal.links: each route reversed once per process)
+    urls = {
+        route: organization_url(f"customers:{route}", organization.public_id)
+        for route in ("invite", "invitations", "expiring")
+    }
+    return {"next_expiring": next_expiring, "urls": urls}
 
 
 # --- Pages --------------------------------------------------------------------------------------------
@@ -112,8 +146,8 @@ class CustomerListView(_PartnerPage):
                 raise Http404  # a malformed partnership id names nothing of ours
             return self._render(request, form, None, None, status=400)
         partnership = None
-        rows = selectors.customer_relationships_visible_to(self.organization).select_related(
-            "customer", "reseller"
+        rows = reads.customer_list_rows(
+            selectors.customer_relationships_visible_to(self.organization), self.organization
         )
         if form.partnership_id():
             partnership = reads.partnership_of(self.organization, form.partnership_id())
@@ -123,16 +157,33 @@ class CustomerListView(_PartnerPage):
         if form.is_bound and form.cleaned_data["q"]:
             rows = rows.filter(customer_name__icontains=form.cleaned_data["q"])
         page = keyset_page(rows, ordering=CUSTOMER_ORDERING, query=request.GET)
+        if not self.is_reseller:
+            reads.list_rows_parties(page.object_list)
         customer_ids = [row.customer_id for row in page.object_list]
         delegated = reads.delegated_admins_by_customer(self.organization, customer_ids)
-        providers = reads.providers_by_customer(self.organization, customer_ids) if self.is_reseller else {}
+        providers = (
+            reads.provider_names_by_customer(self.organization, customer_ids) if self.is_reseller else {}
+        )
+        # the rows' links: each route reversed once for the page, not once a row
+        routes = {"url": "customers:customer"}
+        if self.is_reseller:
+            routes.update(users_url="commerce:customer_users", licences_url="commerce:customer_licences")
+        else:
+            routes["order_url"] = "commerce:order_new"
+        links = {
+            name: RowLink(route, "customer_id", organization_public_id=self.organization.public_id)
+            for name, route in routes.items()
+        }
         for row in page.object_list:
             slot = delegated.get(row.customer_id, {})
             row.delegated_admin = slot.get("live")
             row.delegated_request = slot.get("pending")
-            row.providers = providers.get(row.customer_id, [])
+            row.provider_names = providers.get(row.customer_id, [])
+            for name, link in links.items():
+                setattr(row, name, link(row.customer.public_id))
         # the rows' subscriptions (one query for the page) and the reseller's users and licences roles
         customer_rows_annotate(self.organization, page.object_list)
+        _rows_ready(page.object_list)
         return self._render(request, form, page, partnership)
 
     def _invite_redirect(self, request):
@@ -145,9 +196,12 @@ class CustomerListView(_PartnerPage):
 
     def _render(self, request, form, page, partnership, status=200):
         searching = bool(form.is_bound and form.is_valid() and form.cleaned_data["q"])
+        public_id = self.organization.public_id
         context = self.get_context_data(
             form=form,
             page=page,
+            list_url=organization_url("customers:list", public_id),
+            invite_url=organization_url("customers:invite", public_id),
             partnership=partnership,
             searching=searching,
             expiring_days=EXPIRING_DAYS,
@@ -157,6 +211,50 @@ class CustomerListView(_PartnerPage):
             license_admin_label=DelegatedRole.LICENSE_ADMIN.label,
         )
         return render(request, "customers/list.html", context, status=status)
+
+
+def _rows_ready(rows) -> None:
+    """Each Customers row's dates, labels and sentences (its delegated admin access, its subscriptions),
+    written out once here rather than by a tag in every row (``portal.rows``)."""
+    if not rows:
+        return
+    pages_of, until = _("Pages of %(customer)s"), _("Delegated admin until %(date)s")
+    renews, ends = _("renews %(date)s (UTC)"), _("ends %(date)s (UTC)")
+    role_names = {role.value: str(role.label) for role in DelegatedRole}
+    delegated_statuses = choice_labels(DelegatedAdminRelationship, "status")
+    subscription_statuses = choice_labels(Subscription, "status")
+    for row in rows:
+        row.since = day(row.started_at)
+        row.links_label = sentence(pages_of, customer=row.customer_name)
+        for delegated in (row.delegated_admin, row.delegated_request):
+            if delegated is not None:
+                delegated.role_names = [role_names[role] for role in roles_ordered(delegated.roles)]
+        live = row.delegated_admin
+        if live is not None:
+            live.status_name = delegated_statuses.get(live.status, live.status)
+            live.ends = minute(live.ends_at)
+            days = live.days_left
+            if live.ends_soon:
+                live.summary = sentence(
+                    ngettext(
+                        "Delegated admin ends in %(days)s day", "Delegated admin ends in %(days)s days", days
+                    ),
+                    days=days,
+                )
+            else:
+                live.summary = sentence(until, date=day(live.ends_at))
+            live.days_left_label = sentence(ngettext("in %(days)s day", "in %(days)s days", days), days=days)
+        for subscription in row.subscriptions:
+            subscription.status_name = subscription_statuses.get(subscription.status, subscription.status)
+            subscription.seats_label = subscription.renewal_label = ""
+            if subscription.offer.seat_based:
+                seats = subscription.seats
+                subscription.seats_label = sentence(
+                    ngettext("%(seats)s seat", "%(seats)s seats", seats), seats=seats
+                )
+            if subscription.is_live:
+                renewal = renews if subscription.auto_renew else ends
+                subscription.renewal_label = sentence(renewal, date=day(subscription.renews_at))
 
 
 class CustomerView(_PartnerPage):
@@ -197,18 +295,20 @@ class CustomerView(_PartnerPage):
 
 
 class ExpiryRadarView(_PartnerPage):
-    """The reseller's delegated admin access that ends in the next 30 days, the soonest first."""
+    """The reseller's delegated admin access that ends in the next 30 days, the soonest first: a keyset
+    list (``portal.lists``), 50 rows a page."""
 
     def get(self, request):
-        rows = list(
-            selectors.delegated_admins_expiring(self.organization, days=EXPIRING_DAYS)[: RADAR_LIMIT + 1]
-        )
-        more = len(rows) > RADAR_LIMIT
-        rows = rows[:RADAR_LIMIT]
         now = timezone.now()
-        for row in rows:
+        page = keyset_page(
+            selectors.delegated_admins_expiring(self.organization, days=EXPIRING_DAYS, now=now),
+            ordering=RADAR_ORDERING,
+            query=request.GET,
+            nulls_excluded=True,
+        )
+        for row in page.object_list:
             row.days_left = reads.days_left(row.ends_at, now)
-        context = self.get_context_data(rows=rows, more=more, limit=RADAR_LIMIT, expiring_days=EXPIRING_DAYS)
+        context = self.get_context_data(page=page, expiring_days=EXPIRING_DAYS)
         return render(request, "customers/expiring.html", context)
 
 

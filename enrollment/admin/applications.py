@@ -26,6 +26,7 @@ from enrollment.admin.queue import (
     ApplicationStatusFilter,
     ReviewQueueChangeList,
     TimeInReviewFilter,
+    queue_search,
     sla_days,
     time_in_review_display,
 )
@@ -49,7 +50,11 @@ class EnrollmentApplicationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
     list_display = ["name", "partner_id", "country_name", "status", "submitted_at", "time_in_review"]
     list_filter = [ApplicationStatusFilter, CountryListFilter, TimeInReviewFilter]
-    search_fields = ["legal_name", "partner_id", "tenant_id", "contact_email", "applicant__email"]
+    search_fields = ["legal_name"]  # the search itself: get_search_results (queue.queue_search)
+    search_help_text = _(
+        "Search by legal name, primary contact or applicant email address (or part of them), partner ID "
+        "or tenant ID."
+    )
     list_select_related = ["applicant"]
     # A keyset list (queue.ReviewQueueChangeList) in the queue's own order (queue.QUEUE_ORDERING): never
     # counted, neither its rows nor the filters' choices, and not sortable by column.
@@ -107,6 +112,9 @@ class EnrollmentApplicationAdmin(ViewOnlyAdminMixin, admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return ReviewQueueChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        return queue_search(queryset, search_term), False
 
     def get_queryset(self, request):
         return (

@@ -1,4 +1,4 @@
-"""The review queue: its filters, the time in review against the SLA, and its keyset pages.
+"""The review queue: its filters, the time in review against the SLA, its search and its keyset pages.
 
 The queue (the changelist of enrollment applications) is a keyset list (``portal.lists``): each page is
 the next ``list_per_page`` rows after a cursor, found by one row comparison, with no ``COUNT(*)`` and no
@@ -11,14 +11,17 @@ Oldest started first (``created_at``, ``id``). The queue used to be worked oldes
 ``keyset_page`` to accept a nullable column on a queryset that leaves its NULLs out (see ``QUEUE_ORDERING``).
 """
 
+import uuid
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
@@ -26,6 +29,7 @@ from enrollment.models import ApplicationStatus, EnrollmentApplication
 from enrollment.services.review import sla_business_days
 from portal.admin import KeysetChangeList
 from portal.business_days import is_business_day
+from portal.queries import InSubquery
 
 #: the statuses whose time in review counts towards the SLA (as ``sla_business_days`` counts it)
 SLA_STATUSES = (ApplicationStatus.IN_REVIEW, ApplicationStatus.RESUBMITTED)
@@ -141,6 +145,40 @@ class TimeInReviewFilter(admin.SimpleListFilter):
         past = sla_past_lookup(timezone.now())
         in_review = queryset.filter(status__in=SLA_STATUSES, review_started_at__isnull=False)
         return in_review.filter(past) if self.value() == self.PAST else in_review.exclude(past)
+
+
+#: a partner ID is seven digits (``PARTNER_ID_PATTERN``): only such a term is looked for among them
+PARTNER_ID_LENGTH = 7
+
+
+def queue_search(queryset, search_term: str):
+    """The queue's search: each term (a quoted one whole) narrows the list to the applications whose
+    legal name, primary contact email or applicant's email address holds it, or whose partner ID (seven
+    digits) or tenant ID (a UUID) it is. Each of these has its index (migration 0008; the applicant's
+    address: accounts 0010), and the applicants found are a list of ids computed first
+    (``InSubquery``), an index condition too: one term is one BitmapOr, so that a search reads the
+    rows it finds, not the whole queue."""
+    for term in smart_split(search_term):
+        if len(term) > 1 and term.startswith(('"', "'")) and term[0] == term[-1]:
+            term = unescape_string_literal(term)
+        term = term.strip()
+        if not term:
+            continue
+        try:
+            queryset = queryset.filter(tenant_id=uuid.UUID(term))
+            continue
+        except ValueError:
+            pass
+        applicants = get_user_model().objects.filter(email__icontains=term).order_by().values("pk")
+        found = (
+            Q(legal_name__icontains=term)
+            | Q(contact_email__icontains=term)
+            | Q(InSubquery("applicant_id", applicants))
+        )
+        if term.isascii() and term.isdigit() and len(term) == PARTNER_ID_LENGTH:
+            found |= Q(partner_id=term)
+        queryset = queryset.filter(found)
+    return queryset
 
 
 class ReviewQueueChangeList(KeysetChangeList):

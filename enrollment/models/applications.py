@@ -169,6 +169,10 @@ class EnrollmentApplication(models.Model):
             models.Index(fields=["status", "created_at", "id"], name="enrollment_app_status_idx"),
             models.Index(fields=["created_at", "id"], name="enrollment_app_created_idx"),
             models.Index(fields=["applicant", "created_at"], name="enrollment_app_applicant_idx"),
+            # The review queue's search by partner ID and by tenant ID, whatever the status (the unique
+            # constraints below index the live applications only); its trigrams: migration 0008.
+            models.Index(fields=["partner_id"], name="enrollment_app_partner_idx"),
+            models.Index(fields=["tenant_id"], name="enrollment_app_tenant_idx"),
         ]
         constraints = [
             status_constraint("enrollment_application", ApplicationStatus),

@@ -20,6 +20,7 @@ from providers.services.requests import (
     partnership_request_create,
     partnership_request_withdraw,
 )
+from providers.views.partnership_rows import partnership_rows_ready
 
 #: Results per page of the directory (cards are taller than table rows).
 DIRECTORY_PAGE_SIZE = 20
@@ -72,12 +73,13 @@ class ProviderListView(OrganizationView):
         if status_filter not in self.STATUS_FILTERS:
             status_filter = "active"
         page = keyset_page(
-            selectors.partnerships_of(self.organization, status=self.STATUS_FILTERS[status_filter]),
+            selectors.partnership_list_rows(self.organization, status=self.STATUS_FILTERS[status_filter]),
             ordering=selectors.PARTNERSHIP_ORDERING,
             query=request.GET,
         )
+        partnership_rows_ready(self.organization, page.object_list)
         requests_page = keyset_page(
-            selectors.requests_sent(self.organization),
+            selectors.requests_sent_list_rows(self.organization),
             ordering=selectors.REQUEST_ORDERING,
             query=request.GET,
             size=REQUESTS_PAGE_SIZE,

@@ -37,6 +37,7 @@ from providers.services.invitations import (
     partnership_invitation_revoke,
 )
 from providers.services.requests import partnership_request_decline
+from providers.views.partnership_rows import partnership_rows_ready
 
 #: The value of a status filter that shows every status.
 ALL = "all"
@@ -149,8 +150,10 @@ class _ProviderPage(OrganizationView):
             return form, None
         return form, form.filters()
 
-    def render_list(self, request, template: str, form, rows, ordering, **context):
+    def render_list(self, request, template: str, form, rows, ordering, rows_ready=None, **context):
         page = None if rows is None else keyset_page(rows, ordering=ordering, query=request.GET)
+        if page is not None and rows_ready is not None:
+            rows_ready(self.organization, page.object_list)
         context = self.get_context_data(
             form=form, page=page, can_manage=self.can_manage, query_string=_filters_query(request), **context
         )
@@ -168,9 +171,16 @@ def _filters_query(request) -> str:
 class ResellerListView(_ProviderPage):
     def get(self, request):
         form, filters = self.filtered(ResellerFilterForm, request)
-        partnerships = None if filters is None else selectors.partnerships_of(self.organization, **filters)
+        partnerships = (
+            None if filters is None else selectors.partnership_list_rows(self.organization, **filters)
+        )
         return self.render_list(
-            request, "providers/resellers.html", form, partnerships, selectors.PARTNERSHIP_ORDERING
+            request,
+            "providers/resellers.html",
+            form,
+            partnerships,
+            selectors.PARTNERSHIP_ORDERING,
+            rows_ready=partnership_rows_ready,
         )
 
 

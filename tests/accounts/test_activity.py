@@ -309,7 +309,9 @@ def test_csv_export_streams_from_a_server_side_cursor_without_counting(client, a
     audit_queries = [q["sql"] for q in captured if "audit_auditevent" in q["sql"]]
     assert len(audit_queries) == 1
     assert "COUNT(" not in audit_queries[0].upper() and "OFFSET" not in audit_queries[0].upper()
-    assert audit_queries[0].startswith('DECLARE "_django_curs_')
+    # A named cursor: DECLARE in the SQL with client-side binding, the protocol's own with server-side.
+    server_side_binding = connection.settings_dict["OPTIONS"].get("server_side_binding", False)
+    assert audit_queries[0].startswith('DECLARE "_django_curs_') != server_side_binding
     # The index's order (occurred_at, the first selected column, then id, both descending): no sort.
     assert audit_queries[0].endswith('ORDER BY 1 DESC, "audit_auditevent"."id" DESC')
     rows = list(csv.reader(io.StringIO((first_rows + rest).decode("utf-8"))))
@@ -356,6 +358,36 @@ def test_actions_read_as_words_in_both_languages(client, admin):
     japanese = client.get(url(admin)).content.decode()
     assert "ロールの変更" in japanese
     assert "membership.roles_changed" in japanese  # the code stays visible for support and exports
+
+
+def test_a_row_shows_its_time_who_and_as_which_partner_in_both_languages(client, admin):
+    with time_machine.travel(datetime(2026, 3, 4, 5, 6, 7, 891011, tzinfo=UTC), tick=False):
+        audit_record(
+            action="directory_user.created",
+            organization=admin.organization,
+            actor=admin.user,
+            after={"acting_partner": "Contoso & <Co> KK"},
+        )
+        audit_record(action="membership.created", organization=admin.organization)
+    client.force_login(admin.user)
+
+    english = client.get(url(admin)).content.decode()
+
+    assert english.count('<td class="nowrap">2026-03-04 05:06:07</td>') == 2
+    partner = (
+        '<br><span class="muted activity-partner">as partner <bdi>Contoso &amp; &lt;Co&gt; KK</bdi></span>'
+    )
+    assert f"<td>{admin.user.email}{partner}</td>" in english
+    assert english.count("activity-partner") == 1
+    assert '<td><span class="muted">System</span></td>' in english
+    admin.user.preferred_language = "ja"
+    admin.user.save()
+    japanese = client.get(url(admin)).content.decode()
+    assert "<bdi>Contoso &amp; &lt;Co&gt; KK</bdi>" in japanese and "as partner" not in japanese
+    # the filter's choices too are in the member's language (translated once per language)
+    assert '<option value="membership.roles_changed">ロールの変更</option>' in japanese
+    assert '<option value="membership.roles_changed">Roles changed</option>' in english
+    assert '<td><span class="muted">システム</span></td>' in japanese
 
 
 def test_an_unreadable_date_stays_visible_next_to_its_error(client, admin):

@@ -1,4 +1,4 @@
-"""Passwords are hashed with Argon2id at OWASP's m=19 MiB, t=2, p=1, and older Argon2 hashes still work
+"""Passwords are hashed with Argon2id at OWASP's m=12 MiB, t=3, p=1, and older Argon2 hashes still work
 and are upgraded when their owner signs in."""
 
 import pytest
@@ -11,13 +11,13 @@ from portal.hashers import PortalArgon2PasswordHasher
 from tests.factories.accounts import UserFactory
 
 
-def test_production_hashes_with_argon2id_at_19_mib_2_passes_1_lane():
+def test_production_hashes_with_argon2id_at_12_mib_3_passes_1_lane():
     from portal import settings as production
 
     assert production.PASSWORD_HASHERS[0] == "portal.hashers.PortalArgon2PasswordHasher"
     encoded = PortalArgon2PasswordHasher().encode("correct horse", PortalArgon2PasswordHasher().salt())
 
-    assert encoded.startswith("argon2$argon2id$v=19$m=19456,t=2,p=1$")
+    assert encoded.startswith("argon2$argon2id$v=19$m=12288,t=3,p=1$")
     assert PortalArgon2PasswordHasher().verify("correct horse", encoded)
     assert not PortalArgon2PasswordHasher().verify("wrong horse", encoded)
 
@@ -40,6 +40,6 @@ def test_a_hash_with_djangos_default_parameters_signs_in_and_is_upgraded(setting
 
     assert response.status_code == 302
     upgraded = User.objects.get(pk=user.pk).password
-    assert "m=19456,t=2,p=1" in upgraded
+    assert "m=12288,t=3,p=1" in upgraded
     assert identify_hasher(upgraded).algorithm == "argon2"
     assert check_password("an older passphrase", upgraded)

@@ -1,16 +1,20 @@
-"""The review site's organizations list at any size (issue 12, bench/scale.py): a keyset list that never
-counts the table, whose filters and search are answered by indexes, with the same queries at every size.
+"""The review site's organizations and memberships lists at any size (issue 12, bench/scale.py): keyset
+lists that never count the table, whose filters and searches are answered by indexes, with the same
+queries at every size.
 """
 
 import re
+import uuid
+from datetime import timedelta
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
-from accounts.models import Organization
-from tests.factories.accounts import StaffFactory
+from accounts.models import Membership, Organization
+from tests.factories.accounts import MembershipFactory, OrganizationFactory, StaffFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -151,3 +155,116 @@ def test_the_country_choices_are_found_by_one_seek_per_country(staff_client):
 
     assert "organization_country_idx" in plan, plan
     assert "HashAggregate" not in plan and "Unique" not in plan, plan
+
+
+# --- Memberships ------------------------------------------------------------------------------------
+
+MEMBERSHIPS_URL = reverse("admin:accounts_membership_changelist")
+
+
+def memberships_add(count: int, *, organization=None, start: int = 0) -> list[Membership]:
+    """``count`` people, each a member of ``organization`` (a new reseller when None), created one
+    minute apart: the newest is the last one."""
+    organization = organization or OrganizationFactory(legal_name="Contoso Japan KK")
+    now = timezone.now()
+    memberships = []
+    for number in range(start, start + count):
+        membership = MembershipFactory(
+            organization=organization, user=UserFactory(email=f"person{number:03d}@contoso.example")
+        )
+        Membership.objects.filter(pk=membership.pk).update(created_at=now + timedelta(minutes=number))
+        memberships.append(membership)
+    return memberships
+
+
+def members_listed(response) -> list[str]:
+    return [membership.user.email for membership in response.context["cl"].result_list]
+
+
+def test_the_memberships_list_pages_newest_first_without_counting(staff_client):
+    memberships_add(55)
+
+    with CaptureQueriesContext(connection) as captured:
+        first = staff_client.get(MEMBERSHIPS_URL)
+    second = staff_client.get(f"{MEMBERSHIPS_URL}?{next_query(first)}")
+
+    assert first.status_code == 200
+    people = [f"person{number:03d}@contoso.example" for number in reversed(range(55))]
+    # the reviewer's own account is a person too, but a member of no organization
+    assert members_listed(first) == people[:50]
+    assert members_listed(second) == people[50:]
+    assert next_query(second) is None
+    assert [query["sql"] for query in captured if "COUNT(" in query["sql"].upper()] == []
+    assert "OFFSET" not in " ".join(query["sql"] for query in captured)
+    body = first.content.decode()
+    assert "Search by a person&#x27;s email address or part of it" in body
+    assert "results (" not in body  # no total: the list is never counted
+
+
+def test_the_memberships_list_makes_the_same_queries_at_every_size(staff_client):
+    contoso = OrganizationFactory(legal_name="Contoso Japan KK")
+    memberships_add(3, organization=contoso)
+    staff_client.get(MEMBERSHIPS_URL)  # the session's and the permissions' first reads
+    with CaptureQueriesContext(connection) as small:
+        staff_client.get(MEMBERSHIPS_URL, {"status__exact": "active", "q": "contoso"})
+    memberships_add(60, organization=contoso, start=3)
+    with CaptureQueriesContext(connection) as large:
+        response = staff_client.get(MEMBERSHIPS_URL, {"status__exact": "active", "q": "contoso"})
+
+    assert len(members_listed(response)) == 50
+    assert len(large) == len(small)
+
+
+def test_the_memberships_search_finds_an_organization_id_an_email_part_and_a_legal_name_part(staff_client):
+    contoso = OrganizationFactory(legal_name="Contoso Japan KK")
+    fabrikam = OrganizationFactory(legal_name="Fabrikam KK", kind=Organization.Kind.CUSTOMER)
+    ann = MembershipFactory(organization=contoso, user=UserFactory(email="ann@contoso.example"))
+    ann_at_fabrikam = MembershipFactory(organization=fabrikam, user=ann.user)
+    MembershipFactory(organization=fabrikam, user=UserFactory(email="ken@fabrikam.example"))
+
+    def found(term: str) -> list[tuple[str, str]]:
+        response = staff_client.get(MEMBERSHIPS_URL, {"q": term})
+        assert response.status_code == 200
+        rows = response.context["cl"].result_list
+        return sorted((row.user.email, row.organization.legal_name) for row in rows)
+
+    assert found(str(fabrikam.public_id).upper()) == [
+        ("ann@contoso.example", "Fabrikam KK"),
+        ("ken@fabrikam.example", "Fabrikam KK"),
+    ]
+    assert found("ANN@") == [
+        ("ann@contoso.example", "Contoso Japan KK"),
+        ("ann@contoso.example", "Fabrikam KK"),
+    ]
+    assert found("@fabrikam.example") == [("ken@fabrikam.example", "Fabrikam KK")]
+    assert found("japan") == [("ann@contoso.example", "Contoso Japan KK")]
+    # each term narrows: a person's address and an organization's name together
+    assert found("ann@ fabrikam") == [("ann@contoso.example", "Fabrikam KK")]
+    assert found('"contoso japan"') == [("ann@contoso.example", "Contoso Japan KK")]
+    # a word without an @ is a legal name: no organization is called "ken"
+    assert found("ken") == []
+    assert found("nobody@") == []
+    assert found(str(uuid.uuid4())) == []
+    filtered = staff_client.get(MEMBERSHIPS_URL, {"q": "ann@", "organization__kind__exact": "customer"})
+    assert list(filtered.context["cl"].result_list) == [ann_at_fabrikam]
+
+
+def test_the_memberships_list_and_its_searches_are_read_through_their_indexes(staff_client):
+    memberships_add(5)
+    plans = {}
+    for name, query in (("list", {}), ("email", {"q": "person001@"}), ("name", {"q": "contoso"})):
+        with CaptureQueriesContext(connection) as captured:
+            staff_client.get(MEMBERSHIPS_URL, query)
+        [page_sql] = [
+            entry["sql"]
+            for entry in captured
+            if 'ORDER BY "accounts_membership"."created_at" DESC' in entry["sql"]
+        ]
+        # a search: the people or organizations it finds come first, from their trigram index
+        forbidden = ("enable_seqscan",) if name == "list" else ("enable_seqscan", "enable_indexscan")
+        plans[name] = plan_of(page_sql, None, forbidden=forbidden)
+
+    assert "membership_created_idx" in plans["list"], plans["list"]
+    assert "Sort" not in plans["list"].replace("Sort Key", ""), plans["list"]
+    assert "user_email_trgm" in plans["email"], plans["email"]
+    assert "organization_legal_name_trgm" in plans["name"], plans["name"]

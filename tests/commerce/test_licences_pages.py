@@ -20,7 +20,7 @@ from django.utils.html import strip_tags
 from accounts.models import DirectoryUser
 from accounts.organization_views import BYTE_ORDER_MARK
 from accounts.roles import Role
-from commerce.models import LicenceAssignment, OrderKind, SubscriptionStatus
+from commerce.models import LicenceAssignment, OrderKind, Subscription, SubscriptionStatus
 from commerce.services import orders
 from customers.models import DelegatedRole
 from portal.audit.models import AuditEvent
@@ -195,6 +195,91 @@ def test_the_licences_page_costs_the_same_number_of_queries_whatever_the_number_
 
     assert len(holders(response)) == min(count, 50)
     assert response.context["chosen"].assigned == count
+
+
+def test_a_customer_with_more_subscriptions_than_the_page_lists_gets_a_search_for_them(client, link):
+    # 52 seat-based subscriptions of one offer (50 listed, live first, by name), an expired one, and
+    # one another offer sells: the page lists 50 and offers the search.
+    suite = OfferFactory(name="Cloud Suite", product_code="SUITE-E3")
+    for number in range(52):
+        subscription_of(link, f"Suite {number:03d}", offer=suite)
+    archive = subscription_of(link, "Archive 001", offer=suite, status=SubscriptionStatus.EXPIRED)
+    mail = subscription_of(
+        link, "Team Mailboxes", offer=OfferFactory(name="Mail Plan", product_code="MAIL-9")
+    )
+    client = signed_in(client, link.reseller_agent)
+
+    response = client.get(partner_url("licences", link))
+
+    assert response.status_code == 200
+    listed = [row.name for row in response.context["subscriptions"]]
+    assert listed == [f"Suite {number:03d}" for number in range(50)]
+    assert response.context["chosen"].name == "Suite 000"
+    assert response.context["find_form"] is not None and response.context["more_subscriptions"]
+    page = text(response)
+    assert "Only the first 50 subscriptions are listed: search to find the others." in page
+    assert "Find a subscription" in page
+    body = response.content.decode()
+    assert f'<form method="get" action="{partner_url("licences", link)}"' in body
+
+    # By the offer's name, its product code, the subscription's name: the matches, live first.
+    by_offer = client.get(partner_url("licences", link), {"q": "mail plan"})
+    by_code = client.get(partner_url("licences", link), {"q": "mail-9"})
+    by_name = client.get(partner_url("licences", link), {"q": " 001 "})
+
+    assert [row.name for row in by_offer.context["subscriptions"]] == ["Team Mailboxes"]
+    assert by_offer.context["chosen"] == mail and not by_offer.context["more_subscriptions"]
+    assert [row.name for row in by_code.context["subscriptions"]] == ["Team Mailboxes"]
+    assert [row.name for row in by_name.context["subscriptions"]] == ["Suite 001", "Archive 001"]
+    # the links of the found subscriptions keep the search
+    found = by_name.content.decode()
+    archive_link = f"{partner_url('licences', link)}?subscription={archive.public_id}&amp;q=001"
+    assert f'href="{archive_link}"' in found
+    assert "Clear the search" in text(by_name)
+
+    # A subscription beyond the list is still a page of its own; nothing found says so.
+    beyond = Subscription.objects.get(customer=link.customer, name="Suite 051")
+    chosen = client.get(partner_url("licences", link), {"subscription": str(beyond.public_id)})
+    nothing = client.get(partner_url("licences", link), {"q": "no such plan"})
+
+    assert chosen.status_code == 200 and chosen.context["chosen"] == beyond
+    assert "Suite 051" not in [row.name for row in chosen.context["subscriptions"]]
+    assert nothing.status_code == 200
+    assert nothing.context["subscriptions"] == [] and nothing.context["chosen"] is None
+    assert "No subscription matches this search." in text(nothing)
+
+
+def test_a_one_character_search_is_refused_at_its_field_and_the_list_stays_unfiltered(client, link):
+    for number in range(51):
+        subscription_of(link, f"Suite {number:03d}")
+    client = signed_in(client, link.customer_admin)
+
+    response = client.get(customer_url("licences", link), {"q": " x "})
+
+    assert response.status_code == 400
+    assert response.context["find_form"].errors == {"q": ["Type at least 2 characters of the name."]}
+    assert 'id="id_q_error"' in response.content.decode()
+    assert "Correct the search to see the list." in text(response)
+    assert len(response.context["subscriptions"]) == 50
+    assert response.context["chosen"].name == "Suite 000"
+
+
+@pytest.mark.parametrize("count", [3, 80])
+def test_the_licences_page_costs_the_same_number_of_queries_whatever_the_number_of_subscriptions(
+    client, link, django_assert_num_queries, count
+):
+    offer = OfferFactory()
+    for number in range(count):
+        subscription_of(link, f"Suite {number:03d}", offer=offer)
+    client = signed_in(client, link.reseller_agent)
+    client.get(partner_url("licences", link))
+
+    with django_assert_num_queries(15):
+        response = client.get(partner_url("licences", link))
+
+    assert len(response.context["subscriptions"]) == min(count, 50)
+    with django_assert_num_queries(15):
+        client.get(partner_url("licences", link), {"q": "suite 00"})
 
 
 def test_the_customer_sees_all_its_subscriptions_without_the_partner_banner(client, link):

@@ -197,6 +197,20 @@ def test_each_row_expands_to_the_relationship_the_providers_and_the_delegated_ad
     assert "Subscriptions, users and licences" not in body
 
 
+def test_a_row_reads_in_the_members_language(admin_client, reseller, customers):
+    admin_client.cookies["portal_language"] = "ja"
+
+    body = admin_client.get(url("list", reseller)).content.decode()
+    alpine = body.split('<li class="customer-row')[1]
+
+    ends = customers["alpine_admin"].ends_at
+    assert '<span class="badge badge--expiring">委任管理者アクセスはあと 10 日で終了</span>' in alpine
+    assert f"<dt>アクセスの終了日時 (UTC)</dt>\n          <dd>{ends:%Y-%m-%d %H:%M} · あと 10 日" in alpine
+    assert "<dt>状態</dt><dd>有効</dd>" in alpine
+    assert "<li>ディレクトリ閲覧者</li>" in alpine
+    assert 'aria-label="Alpine Ski House KK のページ"' in alpine
+
+
 def test_search_finds_customers_by_part_of_their_name(admin_client, reseller, customers):
     response = admin_client.get(url("list", reseller), {"q": "abrik"})
 
@@ -905,12 +919,50 @@ def test_the_expiry_radar_lists_only_what_ends_in_the_next_30_days_soonest_first
     response = admin_client.get(url("expiring", reseller))
 
     assert response.status_code == 200
-    assert [row.customer.legal_name for row in response.context["rows"]] == ["Soon KK", "Later KK"]
+    assert [row.customer.legal_name for row in response.context["page"]] == ["Soon KK", "Later KK"]
     body = response.content.decode()
     assert "in 5 days" in body and "in 30 days" in body
     assert "Far KK" not in body and "Foreign KK" not in body and "Over KK" not in body
-    soon = response.context["rows"][0]
+    soon = response.context["page"].object_list[0]
     assert url("delegated_admin_request", reseller, customer_id=soon.customer.public_id) in body
+    assert 'rel="next"' not in body  # one page: no link to another
+
+
+def test_the_expiry_radar_pages_by_end_date_and_its_next_link_opens_the_rest(admin_client, reseller):
+    # 52 live accesses ending one hour apart, the last two at the same instant (the id breaks the tie),
+    # and a terminated one: 50 on the first page, the soonest first, and 2 on the second.
+    now = timezone.now()
+    names = [f"Customer {number:02d} KK" for number in range(52)]
+    for number, name in enumerate(names):
+        _customer, _relationship, access = customer_linked(reseller, CustomerFactory(legal_name=name))
+        ends_at = now + timedelta(hours=24 + min(number, 50))
+        DelegatedAdminRelationship.objects.filter(pk=access.pk).update(ends_at=ends_at)
+    customer_linked(
+        reseller, CustomerFactory(legal_name="Removed KK"), ends_in=timedelta(hours=1), status="terminated"
+    )
+
+    first = admin_client.get(url("expiring", reseller))
+
+    assert [row.customer.legal_name for row in first.context["page"]] == names[:50]
+    page = first.context["page"]
+    assert page.has_next and not page.has_previous and page.first_query is None
+    body = first.content.decode()
+    next_link = html.unescape(re.search(r'<a href="\?([^"]+)" rel="next">Next</a>', body).group(1))
+    assert next_link == page.next_query
+    assert 'aria-label="Pages of expiring access"' in body
+
+    second = admin_client.get(f"{url('expiring', reseller)}?{next_link}")
+
+    assert second.status_code == 200
+    assert [row.customer.legal_name for row in second.context["page"]] == names[50:]
+    assert [row.days_left for row in second.context["page"]] == [4, 4]  # 74 hours: a started day counts
+    assert not second.context["page"].has_next and second.context["page"].has_previous
+    second_body = second.content.decode()
+    assert "Customer 51 KK" in second_body and "Customer 49 KK" not in second_body
+    assert "Removed KK" not in second_body
+    # a forged cursor is ignored: the first page again
+    forged = admin_client.get(url("expiring", reseller), {"after": "forged"})
+    assert [row.customer.legal_name for row in forged.context["page"]] == names[:50]
 
 
 def test_the_expiry_radar_query_count_does_not_grow_and_its_empty_state_explains(admin_client, reseller):
@@ -937,9 +989,10 @@ def test_the_dashboard_card_names_the_next_expiry_in_one_query(rf, admin, resell
 
     with CaptureQueriesContext(connection) as queries:
         card = dashboard_card(view)
+        legal_name = card["next_expiring"].customer.legal_name  # the dashboard's figures, read when used
 
     assert len(queries) == 1
-    assert card["next_expiring"].customer.legal_name == "Soon KK"
+    assert legal_name == "Soon KK"
     request = rf.get("/")
     request.membership = admin
     html_card = render_to_string(

@@ -191,3 +191,41 @@ def test_the_queue_searches_across_pages_and_says_when_nothing_matches(reviewer_
     body = reviewer_client.get(QUEUE_URL, {"q": "tailspin draft"}).content.decode()
     assert "No enrollment application matches." in body
     assert queue(reviewer_client, q="tailspin draft", status="all") == ["Tailspin Draft KK"]
+
+
+def test_the_queue_search_is_one_bitmap_or_of_indexes_and_never_joins_every_applicant(reviewer_client):
+    """Each term is one condition per column, each answered by an index: the trigrams of the legal name
+    and of the contact email (migration 0008), the applicant ids found first by their address's trigrams
+    (accounts 0010), the partner ID's B-tree; a tenant ID is its own B-tree. No application is joined
+    with its applicant to be searched."""
+    from tests.accounts.test_review_site_scale import plan_of
+
+    contoso = in_review("Contoso KK", applicant=UserFactory(email="ken@contoso-applicant.example"))
+    in_review("Fabrikam KK")
+    plans = {}
+    for name, term in (("words", "contoso-applicant"), ("partner", contoso.partner_id)):
+        with CaptureQueriesContext(connection) as captured:
+            assert queue(reviewer_client, q=term) == ["Contoso KK"]
+        [search_sql] = [entry["sql"] for entry in captured if "LIKE" in entry["sql"]]
+        assert 'INNER JOIN "accounts_user"' not in search_sql.split("WHERE")[1], search_sql
+        plans[name] = plan_of(search_sql, None, forbidden=("enable_seqscan", "enable_indexscan"))
+    with CaptureQueriesContext(connection) as captured:
+        assert queue(reviewer_client, q=str(contoso.tenant_id)) == ["Contoso KK"]
+    [tenant_sql] = [entry["sql"] for entry in captured if '"tenant_id" =' in entry["sql"]]
+    plans["tenant"] = plan_of(tenant_sql, None, forbidden=("enable_seqscan", "enable_indexscan"))
+
+    for index in ("enrollment_app_name_trgm", "enrollment_app_contact_email_trgm", "user_email_trgm"):
+        assert index in plans["words"], plans["words"]
+    assert "BitmapOr" in plans["words"], plans["words"]
+    assert "enrollment_app_partner_idx" in plans["partner"], plans["partner"]
+    assert "enrollment_app_tenant_idx" in plans["tenant"], plans["tenant"]
+
+
+def test_a_search_term_with_a_quote_or_a_percent_sign_is_text_not_sql(reviewer_client):
+    in_review("O'Brien 100% KK", details={"contact_email": "info@obrien.example"})
+    in_review("Fabrikam KK")
+
+    assert queue(reviewer_client, q="o'brien") == ["O'Brien 100% KK"]
+    assert queue(reviewer_client, q="100%") == ["O'Brien 100% KK"]
+    assert queue(reviewer_client, q="%") == ["O'Brien 100% KK"]
+    assert queue(reviewer_client, q="'") == ["O'Brien 100% KK"]

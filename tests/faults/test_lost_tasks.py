@@ -2,13 +2,16 @@
 lost it). The periodic sweeps, run by the real worker, finish every enrollment and every order, once.
 
 The applications are confirmed and the orders submitted before the stack starts; starting it empties the
-broker's queue, which loses their tasks (and the emails' too)."""
+broker's queue, which loses their tasks (and the emails' too). The test publishes each sweep as beat would,
+once the orders are old enough for the provisioning sweep for real (no row is edited): production's
+ORDER_PROVISION_SWEEP_AFTER_SECONDS (60 s) in the full profile, 5 s in the short one."""
 
 import re
 import uuid
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.utils import timezone
 
 from commerce.models import Order, OrderKind, OrderStatus, Subscription
@@ -26,8 +29,10 @@ pytestmark = [pytest.mark.faults, pytest.mark.timeout(profile(short=300, full=24
 APPLICATIONS = profile(short=5, full=30)
 ORDERS = profile(short=5, full=30)
 CHECKS_SWEEP = "enrollment.tasks.application_checks_sweep"
-ORDERS_SWEEP = "commerce.tasks.commerce_deadlines"
+ORDERS_SWEEP = "commerce.tasks.orders_provision_sweep"
 OUTBOX_SWEEP = "portal.mail.tasks.outbox_sweep"
+# The provisioning sweep's delay: production's default in the full profile, shortened in the short one.
+SWEEP_ENV = profile(short={"ORDER_PROVISION_SWEEP_AFTER_SECONDS": "5"}, full={})
 
 
 def finished(worker, task_name: str) -> int:
@@ -54,15 +59,23 @@ def test_the_sweeps_finish_every_enrollment_and_order_whose_task_was_lost(portal
     stack = portal_stack(
         web=False,
         celery_workers=1,
-        env={"ENROLLMENT_CHECKS_STALE_SECONDS": "1", "OUTBOX_SWEEP_GRACE_SECONDS": "0"},
+        env={"ENROLLMENT_CHECKS_STALE_SECONDS": "1", "OUTBOX_SWEEP_GRACE_SECONDS": "0", **SWEEP_ENV},
     )
     [worker] = stack.workers
     # Nothing moves by itself: the tasks are gone.
     assert set(EnrollmentApplication.objects.values_list("status", flat=True)) == {"checks_running"}
     assert set(Order.objects.values_list("status", flat=True)) == {OrderStatus.SUBMITTED}
 
-    # Two minutes pass (orders are swept once submitted that long ago); the beat's jobs run.
-    Order.objects.update(submitted_at=timezone.now() - timedelta(minutes=3))
+    # Time passes until the orders are old enough for the provisioning sweep; the beat's jobs run.
+    sweep_after = int(
+        SWEEP_ENV.get("ORDER_PROVISION_SWEEP_AFTER_SECONDS", settings.ORDER_PROVISION_SWEEP_AFTER_SECONDS)
+    )
+    swept_from = max(Order.objects.values_list("submitted_at", flat=True)) + timedelta(seconds=sweep_after)
+    wait_until(
+        lambda: timezone.now() > swept_from,
+        sweep_after + 5,
+        "the orders never became old enough for the sweep",
+    )
     stack.publish(CHECKS_SWEEP)
     stack.publish(ORDERS_SWEEP)
     wait_until(
@@ -91,6 +104,11 @@ def test_the_sweeps_finish_every_enrollment_and_order_whose_task_was_lost(portal
     stack.publish(OUTBOX_SWEEP)
     wait_until(lambda: finished(worker, OUTBOX_SWEEP) == 2, 30, lambda: worker.log)
     assert finished(worker, CHECKS_SWEEP) == 2 and finished(worker, ORDERS_SWEEP) == 2
+    # The provisioning sweep published every order again the first time, none the second.
+    republished = re.findall(
+        rf"Task {re.escape(ORDERS_SWEEP)}\[[0-9a-f-]+\] succeeded in \S+: (\d+)", worker.log
+    )
+    assert republished == [str(ORDERS), "0"]
     assert Subscription.objects.count() == ORDERS
     assert OutboxEmail.objects.count() == len(rows)
     assert set(OutboxEmail.objects.values_list("status", flat=True)) == {OutboxEmail.Status.SENT}

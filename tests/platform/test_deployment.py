@@ -87,3 +87,20 @@ def test_behind_pgbouncer_no_cursor_outlives_a_transaction_and_nothing_is_prepar
     assert pooled.returncode == 0, pooled.stderr
     assert json.loads(pooled.stdout.strip().splitlines()[-1]) == [True, 0, None, ""]
     assert json.loads(direct.stdout.strip().splitlines()[-1]) == [False, 60, "default", "-c jit=off"]
+
+
+def test_server_side_binding_is_chosen_by_setting_and_never_behind_pgbouncer(tmp_path):
+    code = (
+        "import django; from django.conf import settings; django.setup(); "
+        "print(settings.DATABASES['default']['OPTIONS'].get('server_side_binding', False))"
+    )
+    on = {**PRODUCTION, "DATABASE_SERVER_SIDE_BINDING": "true"}
+    results = {
+        "default": run_python(code, PRODUCTION, tmp_path),
+        "on": run_python(code, on, tmp_path),
+        "pooled": run_python(code, {**on, "DATABASE_BEHIND_PGBOUNCER": "true"}, tmp_path),
+    }
+    for result in results.values():
+        assert result.returncode == 0, result.stderr
+    printed = {name: result.stdout.strip().splitlines()[-1] for name, result in results.items()}
+    assert printed == {"default": "False", "on": "True", "pooled": "False"}

@@ -123,6 +123,21 @@ def test_the_resellers_page_lists_active_partnerships_newest_first(admin_client,
     assert f'href="{url("resellers_export", provider)}"' in body
 
 
+def test_a_row_reads_in_the_members_language(admin_client, provider, partnerships):
+    admin_client.cookies["portal_language"] = "ja"
+
+    response = admin_client.get(url("resellers", provider) + "?status=all")
+
+    contoso, ended = partnerships["contoso"], partnerships["ended"]
+    [contoso_row] = [row for row in rows(response) if "Contoso Japan KK" in row]
+    assert '<td class="nowrap">日本</td>' in contoso_row
+    assert '<span class="badge badge--active">有効</span>' in contoso_row
+    assert f'<td class="nowrap">{contoso.started_at:%Y-%m-%d %H:%M}</td>' in contoso_row
+    assert "顧客を表示" in contoso_row
+    [ended_row] = [row for row in rows(response) if "Tailspin Toys KK" in row]
+    assert f'<span class="muted nowrap">{ended.ended_at:%Y-%m-%d}</span>' in ended_row
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

@@ -1,0 +1,132 @@
+"""Querysets compiled once per process, run again with new parameters: for the few queries every page
+runs (the member's membership, the organization switcher).
+
+Building a queryset and compiling it to SQL costs Django about as much as PostgreSQL takes to answer
+these small indexed queries (0.3 ms + 0.3 ms, then 0.3 ms for the query itself). ``PreparedQuery``
+builds and compiles the queryset once per database alias with placeholder values, remembers where each
+placeholder landed among the SQL's parameters, and then only executes: the same SQL, the same column
+converters and the same way of making model instances as the queryset itself (Django's ``ModelIterable``
+and ``ValuesIterable``), so the result is exactly what the queryset would have returned. A test compares
+the two for every case of each query.
+
+The queryset must be a function of the named parameters only (no ``now()`` or settings read at build
+time), and each parameter must reach the SQL as one parameter prepared by the model field named for it.
+"""
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import connections
+from django.db.models import QuerySet
+from django.db.models.query import get_related_populators
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    params: tuple
+    positions: dict[str, int]  # parameter name -> index in params
+    converters: dict
+    compiler: Any  # only for its converters and select metadata, never to execute
+    values: tuple[str, ...] | None  # the names of a .values() queryset's columns, else None
+
+
+class PreparedQuery:
+    """``PreparedQuery(build, user_id=User.pk field, ...)``: ``build(**parameters)`` returns the queryset;
+    each keyword names a parameter and the model field whose database preparation it goes through."""
+
+    def __init__(self, build: Callable[..., QuerySet], **fields):
+        self._build = build
+        self._fields = fields
+        self._compiled: dict[str, _Compiled] = {}
+        self._lock = threading.Lock()
+
+    def _placeholder(self, name: str, field) -> Any:
+        internal = field.target_field.get_internal_type() if field.is_relation else field.get_internal_type()
+        if internal == "UUIDField":
+            return uuid.uuid5(uuid.NAMESPACE_URL, f"portal.prepared/{name}")
+        if internal in {"AutoField", "BigAutoField", "IntegerField", "BigIntegerField"}:
+            return -(10**12) - len(name) * 7919 - sum(map(ord, name))
+        raise TypeError(f"PreparedQuery has no placeholder for a {internal} ({name})")
+
+    def _compile(self, alias: str) -> _Compiled:
+        connection = connections[alias]
+        placeholders = {name: self._placeholder(name, field) for name, field in self._fields.items()}
+        queryset = self._build(**placeholders)
+        compiler = queryset.query.get_compiler(using=alias)
+        sql, params = compiler.as_sql()
+        positions = {}
+        for name, field in self._fields.items():
+            prepared = field.get_db_prep_value(placeholders[name], connection, prepared=False)
+            found = [index for index, value in enumerate(params) if value == prepared]
+            if len(found) != 1:
+                raise ValueError(f"PreparedQuery: parameter {name} appears {len(found)} times in the SQL")
+            positions[name] = found[0]
+        select = [column for column, _sql, _alias in compiler.select]
+        values = None
+        if queryset._fields is not None:  # .values(): the columns by name
+            values = (
+                *queryset.query.extra_select,
+                *queryset.query.values_select,
+                *queryset.query.annotation_select,
+            )
+        return _Compiled(
+            sql=sql,
+            params=tuple(params),
+            positions=positions,
+            converters=compiler.get_converters(select),
+            compiler=compiler,
+            values=values,
+        )
+
+    def compiled(self, alias: str = "default") -> _Compiled:
+        compiled = self._compiled.get(alias)
+        if compiled is None:
+            with self._lock:
+                compiled = self._compiled.get(alias) or self._compile(alias)
+                self._compiled[alias] = compiled
+        return compiled
+
+    def _rows(self, alias: str, parameters: dict) -> tuple[_Compiled, list]:
+        compiled = self.compiled(alias)
+        connection = connections[alias]
+        params = list(compiled.params)
+        for name, position in compiled.positions.items():
+            params[position] = self._fields[name].get_db_prep_value(
+                parameters[name], connection, prepared=False
+            )
+        with connection.cursor() as cursor:
+            cursor.execute(compiled.sql, params)
+            rows = cursor.fetchall()
+        if compiled.converters:
+            rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
+        return compiled, rows
+
+    def objects(self, alias: str = "default", **parameters) -> list:
+        """The model instances, as the queryset's ``ModelIterable`` makes them (select_related and
+        annotations included)."""
+        compiled, rows = self._rows(alias, parameters)
+        compiler = compiled.compiler
+        klass_info, select = compiler.klass_info, compiler.select
+        model = klass_info["model"]
+        start, end = klass_info["select_fields"][0], klass_info["select_fields"][-1] + 1
+        init_list = [column[0].target.attname for column in select[start:end]]
+        related_populators = get_related_populators(klass_info, select, alias)
+        annotations = compiler.annotation_col_map.items()
+        result = []
+        for row in rows:
+            instance = model.from_db(alias, init_list, row[start:end])
+            for populator in related_populators:
+                populator.populate(row, instance)
+            for name, position in annotations:
+                setattr(instance, name, row[position])
+            result.append(instance)
+        return result
+
+    def values(self, alias: str = "default", **parameters) -> list[dict]:
+        """The rows of a ``.values(...)`` queryset, as dictionaries."""
+        compiled, rows = self._rows(alias, parameters)
+        return [dict(zip(compiled.values, row, strict=True)) for row in rows]

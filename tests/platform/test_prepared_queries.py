@@ -1,0 +1,115 @@
+"""portal.prepared: a queryset compiled once returns exactly what the queryset returns, for every case of
+the two queries every page runs (the member's membership with its roles, the organization switcher)."""
+
+import uuid
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts import selectors
+from accounts.models import Membership, Organization
+from accounts.roles import Role
+from portal.prepared import PreparedQuery
+from tests.factories.accounts import MembershipFactory, OrganizationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _fields(instance) -> dict:
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.concrete_fields}
+
+
+def _orm_membership(user, public_id) -> Membership | None:
+    """The selector's queryset, evaluated by Django itself."""
+    return next(iter(selectors._membership_queryset(user_id=user.pk, organization_public_id=public_id)), None)
+
+
+def _same(prepared: Membership | None, orm: Membership | None) -> None:
+    assert (prepared is None) == (orm is None)
+    if orm is None:
+        return
+    assert _fields(prepared) == _fields(orm)
+    assert _fields(prepared.organization) == _fields(orm.organization)
+    tenant, orm_tenant = prepared.organization.directory_tenant, orm.organization.directory_tenant
+    assert (tenant and _fields(tenant)) == (orm_tenant and _fields(orm_tenant))
+    assert prepared.role_codes == orm.role_codes
+    assert sorted(prepared.role_names) == sorted(orm.role_names)
+    assert prepared._state.adding is False and prepared._state.db == "default"
+
+
+def test_the_membership_is_the_querysets_in_every_case():
+    organization = OrganizationFactory(kind=Organization.Kind.RESELLER)
+    admin = MembershipFactory(organization=organization, roles=[Role.GLOBAL_ADMIN, Role.BILLING_ADMIN])
+    no_roles = MembershipFactory(organization=organization, roles=[])
+    suspended = MembershipFactory(organization=organization, status=Membership.Status.DEACTIVATED)
+    closed = OrganizationFactory(status=Organization.Status.SUSPENDED)
+    in_closed = MembershipFactory(organization=closed, user=admin.user)
+    stranger = UserFactory()
+    no_tenant = MembershipFactory(organization=OrganizationFactory(directory_tenant=None))
+    cases = [
+        (no_tenant.user, no_tenant.organization.public_id),
+        (admin.user, organization.public_id),
+        (no_roles.user, organization.public_id),
+        (suspended.user, organization.public_id),
+        (in_closed.user, closed.public_id),
+        (stranger, organization.public_id),
+        (admin.user, uuid.uuid4()),
+    ]
+    found = []
+    for user, public_id in cases:
+        prepared = selectors.membership_active_for_user(user=user, organization_public_id=public_id)
+        _same(prepared, _orm_membership(user, public_id))
+        found.append(prepared.pk if prepared else None)
+    assert found == [no_tenant.pk, admin.pk, no_roles.pk, None, None, None, None]
+    membership = selectors.membership_active_for_user(
+        user=admin.user, organization_public_id=str(organization.public_id)
+    )
+    assert membership.pk == admin.pk  # a string id is read as the UUID it spells
+    assert sorted(membership.role_names) == sorted([Role.GLOBAL_ADMIN, Role.BILLING_ADMIN])
+    assert membership.organization.legal_name == organization.legal_name
+    assert selectors.membership_active_for_user(user=admin.user, organization_public_id="not-a-uuid") is None
+
+
+def test_the_membership_is_one_query_and_its_organization_comes_along():
+    member = MembershipFactory(roles=[Role.GLOBAL_ADMIN])
+    with CaptureQueriesContext(connection) as queries:
+        membership = selectors.membership_active_for_user(
+            user=member.user, organization_public_id=member.organization.public_id
+        )
+        assert membership.organization.kind == member.organization.kind
+        assert membership.role_names == [Role.GLOBAL_ADMIN]
+        assert (
+            membership.organization.directory_tenant.tenant_id
+            == member.organization.directory_tenant.tenant_id
+        )
+    assert len(queries) == 1
+    assert "accounts_membershiprole" in queries[0]["sql"]
+
+
+def test_the_switcher_is_the_querysets():
+    user = UserFactory()
+    names = ["Beta KK", "alpha KK", "Alpha KK", "Gamma KK"] + [f"Org {n:02d} KK" for n in range(9)]
+    for name in names:
+        MembershipFactory(user=user, organization=OrganizationFactory(legal_name=name))
+    MembershipFactory(
+        user=user,
+        organization=OrganizationFactory(legal_name="Aaa gone", status=Organization.Status.SUSPENDED),
+    )
+    MembershipFactory(user=user, status=Membership.Status.DEACTIVATED, organization=OrganizationFactory())
+    MembershipFactory(organization=OrganizationFactory(legal_name="AAA not mine"))
+    orm = list(selectors._switcher_queryset(user_id=user.pk))
+    rows, more = selectors.organizations_switcher(user=user)
+    assert [{k: row[k] for k in ("id", "public_id", "legal_name", "kind")} for row in rows] == orm[:10]
+    assert more is True and len(orm) == 11
+    assert all(row["kind_label"] == Organization.Kind(row["kind"]).label for row in rows)
+    assert all(isinstance(row["public_id"], uuid.UUID) for row in rows)
+
+
+def test_a_parameter_the_sql_does_not_carry_once_is_refused():
+    def build(*, user_id):
+        return Membership.objects.filter(user_id=user_id).exclude(organization__memberships__user_id=user_id)
+
+    query = PreparedQuery(build, user_id=Membership._meta.get_field("user"))
+    with pytest.raises(ValueError, match="appears 2 times"):
+        query.values(user_id=1)
