@@ -19,6 +19,7 @@ from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, JSONObject, Now
 
 from accounts.models import Membership, MembershipInvitation, MembershipRole, Organization, User
+from accounts.roles import Role
 from portal.audit.models import AuditEvent
 from portal.prepared import PreparedQuery
 
@@ -158,13 +159,19 @@ def member_rows(members: QuerySet) -> QuerySet:
     )
 
 
+_ROLE_ORDER = {role: position for position, role in enumerate(Role.values)}
+
+
 def member_role_codes(members: list[Membership]) -> dict[int, list[str]]:
-    """The role codes of each of ``members`` (a page's rows, read with their organization's scope), by
-    code: one query of two columns."""
+    """The role codes of each of ``members`` (a page's rows, read with their organization's scope), in
+    the catalogue's order (Global admin first), as ``Membership.role_names`` gives them: one query of two
+    columns."""
     codes: dict[int, list[str]] = {member.pk: [] for member in members}
-    roles = MembershipRole.objects.filter(membership_id__in=codes).order_by("role", "id")
+    roles = MembershipRole.objects.filter(membership_id__in=codes)
     for membership_id, role in roles.values_list("membership_id", "role"):
         codes[membership_id].append(role)
+    for held in codes.values():
+        held.sort(key=_ROLE_ORDER.__getitem__)
     return codes
 
 

@@ -90,7 +90,7 @@ class SubscriptionListView(CustomerScopedView):
             selectors.with_assigned_counts(subscriptions), ordering=SUBSCRIPTION_ORDERING, query=request.GET
         )
         orders = list(selectors.order_rows_visible_to(self.customer)[:LATEST_ORDERS])
-        context = self.get_context_data(page=page, orders=orders, latest_orders=LATEST_ORDERS)
+        context = self.get_context_data(page=page, orders=orders, latest_orders=len(orders))
         return render(request, "commerce/subscriptions.html", context)
 
 

@@ -196,3 +196,26 @@ def test_users_page_query_count_does_not_grow(client, organization, admin):
     assert response.status_code == 200
     assert len(many) == len(few)
     assert response.content.decode().count("Billing admin") >= 20
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"), [("en", "Global admin, Admin agent"), ("ja", "全体管理者, 管理エージェント")]
+)
+def test_a_members_roles_read_in_the_catalogues_order_on_the_page(
+    client, organization, admin, language, expected
+):
+    # Created in the other order, and "admin_agent" sorts before "global_admin" by code.
+    both = MembershipFactory(organization=organization, roles=[Role.ADMIN_AGENT, Role.GLOBAL_ADMIN])
+    admin.user.preferred_language = language
+    admin.user.save(update_fields=["preferred_language"])
+    client.force_login(admin.user)
+
+    response = client.get(
+        reverse("accounts:users", kwargs={"organization_public_id": organization.public_id}),
+        HTTP_ACCEPT_LANGUAGE=language,
+    )
+
+    assert response.status_code == 200
+    row = next(member for member in response.context["page"].object_list if member.pk == both.pk)
+    assert row.roles_text == expected
+    assert expected in response.content.decode()

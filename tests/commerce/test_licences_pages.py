@@ -259,7 +259,9 @@ def test_a_one_character_search_is_refused_at_its_field_and_the_list_stays_unfil
     assert response.status_code == 400
     assert response.context["find_form"].errors == {"q": ["Type at least 2 characters of the name."]}
     assert 'id="id_q_error"' in response.content.decode()
-    assert "Correct the search to see the list." in text(response)
+    # The list below stays (unfiltered), so no "correct the search to see the list"; a way back is offered.
+    assert "Correct the search to see the list." not in text(response)
+    assert f'<a href="{customer_url("licences", link)}">Clear the search</a>' in response.content.decode()
     assert len(response.context["subscriptions"]) == 50
     assert response.context["chosen"].name == "Suite 000"
 

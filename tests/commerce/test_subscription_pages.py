@@ -113,6 +113,7 @@ def test_the_customer_sees_its_subscriptions_and_latest_orders(client, link, sub
     assert listed == [("Advanced Security", 2, 0), ("Cloud Suite Business", 5, 2)]
     assert [order.pk for order in response.context["orders"]] == [submitted.pk]
     body = response.content.decode()
+    assert "The latest order that your partners submitted or asked for." in body  # one, not "the latest 20"
     assert "<h1>Subscriptions</h1>" in body
     assert "2 of 5" in body
     assert "2025-05-01 09:30" in body  # the renewal date, UTC
