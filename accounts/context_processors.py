@@ -1,9 +1,11 @@
 """The page shell's navigation and links, from the registry of organization pages (portal.navigation),
 for the organization the page resolved."""
 
+from dataclasses import dataclass
+
 from django.utils.functional import SimpleLazyObject
 
-from accounts.selectors import organizations_switcher
+from accounts.selectors import membership_switcher, organizations_switcher
 from portal.links import organization_url
 from portal.navigation import navigation_items, pages_open_to
 
@@ -18,8 +20,8 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {}
     # Read only when a template shows it (not on redirects, CSV exports or error pages without a shell).
-    context = {"switcher": SimpleLazyObject(lambda: _Switcher(*organizations_switcher(user=user)))}
     membership = getattr(request, "membership", None)
+    context = {"switcher": SimpleLazyObject(lambda: _switcher(user, membership))}
     if membership is None:
         return context
     context["links"] = {entry.key: url for entry, url in pages_open_to(membership)}
@@ -28,10 +30,19 @@ def navigation(request):
     return context
 
 
+@dataclass(frozen=True)
 class _Switcher:
-    def __init__(self, organizations: list[dict], more: bool):
-        for organization in organizations:
-            public_id = organization["public_id"]
-            organization["url"] = organization_url("accounts:organization_dashboard", public_id)
-        self.organizations = organizations
-        self.more = more
+    """The switcher's organizations (dictionaries of plain values) and whether there are more: frozen,
+    so the top bar's memo (templates/_topbar.html) keys it by what it holds."""
+
+    organizations: tuple[dict, ...]
+    more: bool
+
+
+def _switcher(user, membership) -> _Switcher:
+    # an organization page's membership query brought the switcher's rows along (PostgreSQL)
+    shown = membership_switcher(membership) if membership is not None else None
+    organizations, more = shown if shown is not None else organizations_switcher(user=user)
+    for organization in organizations:
+        organization["url"] = organization_url("accounts:organization_dashboard", organization["public_id"])
+    return _Switcher(tuple(organizations), more)

@@ -1,12 +1,17 @@
+import dataclasses
+import functools
+
 from allauth.account.forms import LoginForm as AllauthLoginForm
 from django import forms
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.choices import BaseChoiceIterator
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
 from accounts.roles import Role, roles_for_kind
+from portal.audit.catalogue import action_choices
 
 
 class ProfileForm(forms.ModelForm):
@@ -116,6 +121,42 @@ class ActivityFilterForm(forms.Form):
         if date_from and date_to and date_from > date_to:
             self.add_error("date_to", _("The end date must be on or after the start date."))
         return cleaned
+
+
+@functools.lru_cache(maxsize=16)
+def activity_action_choices(language: str | None) -> tuple[tuple[str, str], ...]:
+    """The catalogue's actions with their labels in ``language``: registered once at start-up, so
+    translated once per process and language, not once per request."""
+    return tuple(action_choices())
+
+
+@dataclasses.dataclass(frozen=True)
+class ActivityFilterValues:
+    """What an activity filter form without errors prints, in plain values: the value sent for each field
+    (None: not sent) and whether the form was sent at all. Its choices are the catalogue's actions in the
+    current language. The activity page's ``{% memo %}`` keys the form's HTML by these values (and the
+    language): the select of some 120 actions is printed once per process and selection, not on every
+    request. A form with errors prints them, and what was sent, itself (``of`` gives None)."""
+
+    data: tuple[tuple[str, str | None], ...]
+    bound: bool
+
+    @classmethod
+    def of(cls, form: "ActivityFilterForm") -> "ActivityFilterValues | None":
+        if form.errors:
+            return None
+        # what each BoundField.data would read, without making the bound fields
+        data = tuple(
+            (name, field.widget.value_from_datadict(form.data, form.files, form.add_prefix(name)))
+            for name, field in form.fields.items()
+        )
+        return cls(data=data, bound=form.is_bound)
+
+    @property
+    def form(self) -> "ActivityFilterForm":
+        """A form that prints what the form these values came from printed."""
+        data = dict(self.data) if self.bound else None
+        return ActivityFilterForm(data, actions=activity_action_choices(get_language()))
 
 
 class LoginForm(AllauthLoginForm):

@@ -4,25 +4,28 @@ Each is an ``OrganizationView``: the organization comes from the URL and the use
 permission from the access policy table.
 """
 
-import functools
-import uuid
+from datetime import datetime
+from typing import NamedTuple
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import conditional_escape
-from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
 from accounts import selectors, services
 from accounts.dashboard import dashboard_figures
-from accounts.forms import ActivityFilterForm, InvitationForm, RolesForm
+from accounts.forms import (
+    ActivityFilterForm,
+    ActivityFilterValues,
+    InvitationForm,
+    RolesForm,
+    activity_action_choices,
+)
 from accounts.models import Membership, MembershipInvitation
 from accounts.roles import Permission, Role
 from accounts.scoping import OrganizationView
-from portal.audit.catalogue import action_choices, action_label
+from portal.audit.catalogue import action_label
 
 # The streaming CSV helpers moved to portal.csv_export; the aliases keep earlier imports from here working.
 from portal.csv_export import BYTE_ORDER_MARK as BYTE_ORDER_MARK
@@ -33,6 +36,7 @@ from portal.csv_export import csv_safe as csv_safe
 from portal.errors import DomainError, form_add_domain_error
 from portal.lists import keyset_page
 from portal.navigation import dashboard_cards
+from portal.rows import RowLink, choice_labels, minute
 
 
 class OrganizationDashboardView(OrganizationView):
@@ -81,8 +85,81 @@ class SettingsView(OrganizationView):
         return render(request, "accounts/settings.html", self.get_context_data())
 
 
-#: The id a list reverses its rows' route with, to put each row's own in its place.
-ANY_ROW = uuid.UUID(int=0)
+class MemberRow(NamedTuple):
+    """What a row of User management's members prints, in plain values: the row's ``{% memo %}`` keys it
+    by them, so a row already printed with these values is not rendered again (``portal.memo``)."""
+
+    url: str
+    name: str
+    email: str
+    is_self: bool
+    roles_text: str  # the role labels in the catalogue's order (Global admin first)
+    status: str
+    status_text: str
+
+
+class InvitationRow(NamedTuple):
+    """What a row of User management's pending invitations prints (its actions, a form with a CSRF token,
+    are printed outside its ``{% memo %}``)."""
+
+    email: str
+    roles: tuple[str, ...]  # the codes
+    roles_text: str  # their labels in the catalogue's order, as MembershipInvitation.get_roles_display
+    is_expired: bool  # at this request
+    expires: str  # "Y-m-d H:i" in the current time zone (UTC)
+    resend_url: str
+    revoke_url: str
+
+
+def member_rows(organization, members, *, user_id) -> list[MemberRow]:
+    """The rows of a page of ``selectors.member_rows``, with their roles (one query): links reversed once
+    a page, labels translated once a page (``user_id``: the signed-in user, whose row says "you")."""
+    member_url = RowLink("accounts:member", "membership_id", organization_public_id=organization.public_id)
+    role_labels = {role: str(label) for role, label in Role.choices}
+    status_labels = choice_labels(Membership, "status")
+    role_codes = selectors.member_role_codes(members)
+    roles_texts: dict[tuple[str, ...], str] = {}  # a few sets of roles, many members: each joined once
+    rows = []
+    for member in members:
+        codes = tuple(role_codes[member.pk])
+        roles_text = roles_texts.get(codes)
+        if roles_text is None:
+            roles_text = roles_texts[codes] = ", ".join(role_labels[code] for code in codes)
+        rows.append(
+            MemberRow(
+                url=member_url(member.public_id),
+                name=member.user_full_name or member.user_email,  # as User.get_full_name
+                email=member.user_email,
+                is_self=member.user_id == user_id,
+                roles_text=roles_text,
+                status=member.status,
+                status_text=status_labels.get(member.status, member.status),
+            )
+        )
+    return rows
+
+
+def invitation_rows(organization, invitations) -> list[InvitationRow]:
+    if not invitations:
+        return []
+    resend_url, revoke_url = (
+        RowLink(route, "invitation_id", organization_public_id=organization.public_id)
+        for route in ("accounts:invitation_resend", "accounts:invitation_revoke")
+    )
+    role_labels = {role: str(label) for role, label in Role.choices}
+    now = timezone.now()
+    return [
+        InvitationRow(
+            email=invitation.email,
+            roles=tuple(invitation.roles),
+            roles_text=", ".join(label for role, label in role_labels.items() if role in invitation.roles),
+            is_expired=invitation.expires_at <= now,  # MembershipInvitation.is_expired, one "now" a page
+            expires=minute(invitation.expires_at),
+            resend_url=resend_url(invitation.public_id),
+            revoke_url=revoke_url(invitation.public_id),
+        )
+        for invitation in invitations
+    ]
 
 
 class UsersView(OrganizationView):
@@ -100,45 +177,15 @@ class UsersView(OrganizationView):
             size=selectors.INVITATIONS_PAGE_SIZE,
             prefix="invitations_",
         )
-        role_codes = selectors.member_role_codes(page.object_list)
-        self._rows_label(page.object_list, role_codes, invitations.object_list)
         context = self.get_context_data(
             page=page,
+            rows=member_rows(self.organization, page.object_list, user_id=request.user.pk),
             invitations=invitations,
+            invitation_rows=invitation_rows(self.organization, invitations.object_list),
             can_manage=self.membership.can(Permission.USERS_MANAGE),
             can_assign_global_admin=self.membership.can(Permission.GLOBAL_ADMIN_ASSIGN),
         )
         return render(request, "accounts/users.html", context)
-
-    def _rows_label(self, members, role_codes: dict[int, list[str]], invitations) -> None:
-        """What each row shows, worked out once a page rather than by template tags once a row: its links
-        (each route reversed once, the row's id put in its place) and its labels (translated once each)."""
-        organization_id = self.organization.public_id
-        member_url = reverse(
-            "accounts:member", kwargs={"organization_public_id": organization_id, "membership_id": ANY_ROW}
-        )
-        role_labels = {role: str(label) for role, label in Role.choices}
-        status_labels = {status: str(label) for status, label in Membership.Status.choices}
-        user_id = self.request.user.pk
-        for member in members:
-            member.url = member_url.replace(str(ANY_ROW), str(member.public_id))
-            member.name = member.user.get_full_name()
-            member.is_self = member.user_id == user_id
-            member.roles_text = ", ".join(role_labels[code] for code in role_codes[member.pk])
-            member.status_text = status_labels[member.status]
-        if not invitations:
-            return
-        resend_url, revoke_url = (
-            reverse(route, kwargs={"organization_public_id": organization_id, "invitation_id": ANY_ROW})
-            for route in ("accounts:invitation_resend", "accounts:invitation_revoke")
-        )
-        for invitation in invitations:
-            invitation.resend_url = resend_url.replace(str(ANY_ROW), str(invitation.public_id))
-            invitation.revoke_url = revoke_url.replace(str(ANY_ROW), str(invitation.public_id))
-            # in catalogue order (role_labels'), as MembershipInvitation.get_roles_display lists them
-            invitation.roles_text = ", ".join(
-                label for role, label in role_labels.items() if role in invitation.roles
-            )
 
 
 class UserInviteView(OrganizationView):
@@ -341,35 +388,42 @@ class InvitationResendView(OrganizationView):
         return redirect("accounts:users", organization_public_id=self.organization.public_id)
 
 
-@functools.lru_cache(maxsize=16)
-def _action_choices(language: str | None) -> tuple[tuple[str, str], ...]:
-    """The catalogue's actions with their labels in ``language``: registered once at start-up, so
-    translated once per process and language, not once per request."""
-    return tuple(action_choices())
+class ActivityRow(NamedTuple):
+    """What a row of the activity log prints, in plain values: the row's ``{% memo %}`` keys it by them,
+    so a row already printed with these values is not rendered again (``portal.memo``)."""
+
+    occurred_at: datetime  # printed "Y-m-d H:i:s" in the current time zone (UTC)
+    action: str
+    action_label: str
+    actor_label: str | None  # None: an automatic change, by the system
+    acting_partner: str  # the partner a change was made as; "" when it was not made as one
+    target_label: str
 
 
-def _activity_rows_label(events) -> None:
-    """What each row shows as text, worked out here once a page rather than by template filters and tags
-    once a row: the time, as ``|date:"Y-m-d H:i:s"`` writes it (in the current time zone, UTC), the
-    action's label and the partner a change was made as, each sentence translated once a page."""
-    labels: dict[str, str] = {}
-    as_partner = _("as partner <bdi>%(partner)s</bdi>")  # the template's blocktranslate, same msgid
+def activity_rows(events) -> list[ActivityRow]:
+    labels: dict[str, str] = {}  # a few actions, fifty rows: each label looked up once a page
+    rows = []
     for event in events:
-        event.time_text = timezone.localtime(event.occurred_at).strftime("%Y-%m-%d %H:%M:%S")
         if event.action not in labels:
             labels[event.action] = action_label(event.action)
-        event.action_text = labels[event.action]
-        if event.acting_partner:
-            # as blocktranslate does it: the translated sentence, the value escaped into it
-            partner = conditional_escape(event.acting_partner)
-            event.as_partner = mark_safe(as_partner % {"partner": partner})  # noqa: S308 - escaped
+        rows.append(
+            ActivityRow(
+                occurred_at=event.occurred_at,
+                action=event.action,
+                action_label=labels[event.action],
+                actor_label=event.actor_label if event.actor_id else None,
+                acting_partner=event.acting_partner or "",
+                target_label=event.target_label,
+            )
+        )
+    return rows
 
 
 class _ActivityFilterMixin:
     def filtered_events(self, request):
         """The filter form and the events it selects; invalid filters select nothing (None)."""
         # The choices come from the action catalogue, in memory: nothing here reads the audit rows.
-        form = ActivityFilterForm(request.GET or None, actions=_action_choices(get_language()))
+        form = ActivityFilterForm(request.GET or None, actions=activity_action_choices(get_language()))
         filters = {}
         if form.is_bound:
             if not form.is_valid():
@@ -392,18 +446,20 @@ class _ActivityFilterMixin:
 
     def render_activity(self, request, form, events):
         """The log page; with invalid filters it lists nothing and says what to correct (400)."""
-        page = None
+        page, rows = None, []
         if events is not None:
             page = keyset_page(
                 selectors.activity_rows(events), ordering=selectors.ACTIVITY_ORDERING, query=request.GET
             )
-            _activity_rows_label(page.object_list)
+            rows = activity_rows(page.object_list)
         query = request.GET.copy()  # the filters, for the export link: without this page's cursor
         query.pop("after", None)
         query.pop("before", None)
         context = self.get_context_data(
             form=form,
+            filter_values=ActivityFilterValues.of(form),
             page=page,
+            rows=rows,
             query_string=query.urlencode(),
             can_export=self.membership.can(Permission.ACTIVITY_EXPORT),
         )

@@ -38,7 +38,7 @@ def _admin_agent_card(view) -> dict:
 
 
 def _roles_card(view) -> dict:
-    return {"membership": view.membership}
+    return {"role_labels": tuple(str(label) for label in view.membership.role_labels)}
 
 
 PAGES = [
@@ -77,6 +77,9 @@ PAGES = [
     OrganizationPageEntry(
         "admin_agent_join",
         "accounts:admin_agent_join",
-        cards=(DashboardCard("accounts/cards/_admin_agent.html", order=5, context=_admin_agent_card),),
+        cards=(
+            # a form: its CSRF token changes on every response, so no memo
+            DashboardCard("accounts/cards/_admin_agent.html", order=5, context=_admin_agent_card, memo=False),
+        ),
     ),
 ]

@@ -1,11 +1,15 @@
 """Every read an accounts page needs, always starting from the user or the organization."""
 
+import functools
 import uuid
 from datetime import UTC, date, datetime, time
 
+from django.contrib.postgres.expressions import ArraySubquery
+from django.db import connection
 from django.db.models import (
     Aggregate,
     CharField,
+    F,
     Func,
     IntegerField,
     JSONField,
@@ -52,16 +56,18 @@ def organizations_of_user(*, user: User) -> QuerySet:
     ).order_by("legal_name", "id")
 
 
+def _switcher_organizations(*, user_id) -> QuerySet:
+    return Organization.objects.filter(
+        status=Organization.Status.ACTIVE,
+        memberships__user_id=user_id,
+        memberships__status=Membership.Status.ACTIVE,
+    ).order_by("legal_name", "id")
+
+
 def _switcher_queryset(*, user_id) -> QuerySet:
-    return (
-        Organization.objects.filter(
-            status=Organization.Status.ACTIVE,
-            memberships__user_id=user_id,
-            memberships__status=Membership.Status.ACTIVE,
-        )
-        .order_by("legal_name", "id")
-        .values("id", "public_id", "legal_name", "kind")[: SWITCHER_SIZE + 1]
-    )
+    return _switcher_organizations(user_id=user_id).values("id", "public_id", "legal_name", "kind")[
+        : SWITCHER_SIZE + 1
+    ]
 
 
 _switcher_query = PreparedQuery(_switcher_queryset, user_id=Membership._meta.get_field("user"))
@@ -70,10 +76,31 @@ _switcher_query = PreparedQuery(_switcher_queryset, user_id=Membership._meta.get
 def organizations_switcher(*, user: User) -> tuple[list[dict], bool]:
     """What the organization switcher of every page shows, in one query of a few columns: the first
     ``SWITCHER_SIZE`` organizations by name, and whether there are more (prepared once: every page)."""
-    rows = _switcher_query.values(user_id=user.pk)
+    return _switcher_shown(_switcher_query.values(user_id=user.pk))
+
+
+def _switcher_shown(rows: list[dict]) -> tuple[list[dict], bool]:
     for row in rows:
         row["kind_label"] = Organization.Kind(row["kind"]).label
     return rows[:SWITCHER_SIZE], len(rows) > SWITCHER_SIZE
+
+
+def _switcher_rows(user_id) -> ArraySubquery:
+    """The switcher's rows as an array of JSON objects, for the membership query to bring along."""
+    return ArraySubquery(
+        _switcher_organizations(user_id=user_id).values(
+            row=JSONObject(id="id", public_id="public_id", legal_name="legal_name", kind="kind")
+        )[: SWITCHER_SIZE + 1]
+    )
+
+
+def membership_switcher(membership: Membership) -> tuple[list[dict], bool] | None:
+    """What ``organizations_switcher`` says of the member's user, when the membership query brought it
+    (PostgreSQL: one query fewer on every organization page), else None."""
+    rows = membership.__dict__.get("switcher_rows")
+    if rows is None:
+        return None
+    return _switcher_shown([{**row, "public_id": uuid.UUID(row["public_id"])} for row in rows])
 
 
 class _RoleCodes(Aggregate):
@@ -87,7 +114,7 @@ class _RoleCodes(Aggregate):
         return super().as_sql(compiler, connection, function="GROUP_CONCAT", **extra_context)
 
 
-def _membership_queryset(*, user_id, organization_public_id) -> QuerySet:
+def _membership_queryset(*, user_id, organization_public_id, switcher: bool = False) -> QuerySet:
     role_codes = (
         MembershipRole.objects.filter(membership=OuterRef("pk"))
         .values("membership")
@@ -103,15 +130,22 @@ def _membership_queryset(*, user_id, organization_public_id) -> QuerySet:
         )
         # The directory tenant comes along: settings, tenant users and licences pages show it.
         .select_related("organization", "organization__directory_tenant")
-        .annotate(role_codes=Coalesce(Subquery(role_codes), Value("")))
+        .annotate(
+            role_codes=Coalesce(Subquery(role_codes), Value("")),
+            # the organization switcher's rows, on PostgreSQL (an array of JSON objects)
+            **({"switcher_rows": _switcher_rows(OuterRef("user_id"))} if switcher else {}),
+        )
         .order_by()[:1]
     )
 
 
-_membership_query = PreparedQuery(
-    _membership_queryset,
-    user_id=Membership._meta.get_field("user"),
-    organization_public_id=Organization._meta.get_field("public_id"),
+_MEMBERSHIP_PARAMETERS = {
+    "user_id": Membership._meta.get_field("user"),
+    "organization_public_id": Organization._meta.get_field("public_id"),
+}
+_membership_query = PreparedQuery(_membership_queryset, **_MEMBERSHIP_PARAMETERS)
+_membership_switcher_query = PreparedQuery(
+    functools.partial(_membership_queryset, switcher=True), **_MEMBERSHIP_PARAMETERS
 )
 
 
@@ -123,7 +157,8 @@ def membership_active_for_user(*, user: User, organization_public_id) -> Members
             organization_public_id = uuid.UUID(str(organization_public_id))
         except ValueError:
             return None
-    found = _membership_query.objects(user_id=user.pk, organization_public_id=organization_public_id)
+    query = _membership_switcher_query if connection.vendor == "postgresql" else _membership_query
+    found = query.objects(user_id=user.pk, organization_public_id=organization_public_id)
     return found[0] if found else None
 
 
@@ -153,9 +188,13 @@ def organization_members(*, organization: Organization) -> QuerySet:
 
 def member_rows(members: QuerySet) -> QuerySet:
     """What User management lists of each of ``members`` (organization_members): its own columns and the
-    user's name and address; the roles come from ``member_role_codes``, not a role object per row."""
-    return members.prefetch_related(None).only(
-        "public_id", "status", "created_at", "user", "user__full_name", "user__email"
+    user's name and address (``user_full_name``, ``user_email``: one model instance a row, not two); the
+    roles come from ``member_role_codes``, not a role object per row."""
+    return (
+        members.prefetch_related(None)
+        .select_related(None)
+        .only("public_id", "status", "created_at", "user")
+        .annotate(user_full_name=F("user__full_name"), user_email=F("user__email"))
     )
 
 

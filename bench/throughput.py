@@ -580,6 +580,12 @@ def main() -> None:
     parser.add_argument("--only", help="measure only the pages whose name contains this (and the bare view)")
     parser.add_argument("--profile", action="store_true", help="cProfile the pages that miss their goal")
     parser.add_argument("--profile-requests", type=int, default=30)
+    parser.add_argument(
+        "--memo-entries",
+        type=int,
+        help="TEMPLATE_MEMO_ENTRIES of the workers (default: the portal's); 0 renders every fragment anew,"
+        " as a first visit does",
+    )
     options = parser.parse_args()
 
     BENCH_VAR.mkdir(parents=True, exist_ok=True)
@@ -589,6 +595,8 @@ def main() -> None:
         env = production_environment(
             database_url, redis_url, secret_key=secret_key, static_root=static_root, port=free_port()
         )
+        if options.memo_entries is not None:
+            env["TEMPLATE_MEMO_ENTRIES"] = str(options.memo_entries)
         development = {
             "DATABASE_URL": database_url,
             "REDIS_URL": redis_url,
@@ -644,7 +652,9 @@ def main() -> None:
                 f" threads (gthread), DJANGO_ENV=production; {clients} client threads (keep-alive),"
                 f" {options.rounds} rounds of <= {options.seconds:g} s / <= {options.requests} requests"
                 " per target;"
-                f" {multiprocessing.cpu_count()} cores shared by server, database and clients\n"
+                f" {multiprocessing.cpu_count()} cores shared by server, database and clients;"
+                f" template memo: {env.get('TEMPLATE_MEMO_ENTRIES', 'default')} entries per worker"
+                " (portal/memo.py: warm after each page's first request)\n"
             )
             for line in table(targets):
                 print(line)

@@ -19,6 +19,7 @@ from accounts.models import DirectoryUser, Organization
 from commerce.models import LicenceAssignment, Order, OrderStatus, Subscription
 from customers import selectors as customer_selectors
 from customers.models import CustomerRelationship, PartnerRole, RelationshipStatus
+from portal.prepared import PreparedQuery
 
 
 def _visible_customer(partner: Organization):
@@ -73,6 +74,31 @@ def subscription_rows(subscriptions: QuerySet[Subscription]) -> QuerySet[Subscri
     )
 
 
+def _own_subscription_rows(customer_id, *, ordering: tuple[str, ...], count: int) -> QuerySet[Subscription]:
+    return with_assigned_counts(
+        subscription_rows(Subscription.objects.filter(customer_id=customer_id))
+    ).order_by(*ordering)[:count]
+
+
+#: (ordering, count) -> the compiled query of ``own_subscription_rows_first``
+_own_subscriptions_first: dict[tuple, PreparedQuery] = {}
+
+
+def own_subscription_rows_first(
+    customer: Organization, *, ordering: tuple[str, ...], count: int
+) -> list[Subscription]:
+    """The first ``count`` of a customer's own subscriptions in ``ordering`` (its own columns), as
+    ``with_assigned_counts(subscription_rows(subscriptions_of(customer, customer)))`` reads them: the
+    first page of its Subscriptions page, its SQL compiled once per process (``portal.prepared``)."""
+    query = _own_subscriptions_first.get((ordering, count))
+    if query is None:
+        query = _own_subscriptions_first[ordering, count] = PreparedQuery(
+            lambda customer_id: _own_subscription_rows(customer_id, ordering=ordering, count=count),
+            customer_id=Subscription._meta.get_field("customer"),
+        )
+    return query.objects(customer_id=customer.pk)
+
+
 def subscription_for(
     organization: Organization, customer: Organization, subscription_public_id
 ) -> Subscription:
@@ -124,6 +150,26 @@ def order_rows_visible_to(organization: Organization) -> QuerySet[Order]:
             rows = rows.annotate(**{f"{party}_name": F(f"{party}__legal_name")})
     # a subscription's name is never NULL: NULL is an order that names no subscription (a new one)
     return rows.annotate(item_name=Coalesce(F("subscription__name"), F("offer__name")))
+
+
+#: count -> the compiled query of ``latest_order_rows_of_customer``
+_latest_orders_of_customer: dict[int, PreparedQuery] = {}
+
+
+def latest_order_rows_of_customer(customer: Organization, *, count: int) -> list[Order]:
+    """The customer's ``count`` latest orders, newest first, as ``order_rows_visible_to(customer)`` reads
+    them (never a reseller's draft), its SQL compiled once per process (``portal.prepared``)."""
+    query = _latest_orders_of_customer.get(count)
+    if query is None:
+
+        def build(customer_id):
+            customer = Organization(pk=customer_id, kind=Organization.Kind.CUSTOMER)
+            return order_rows_visible_to(customer).order_by("-created_at", "-id")[:count]
+
+        query = _latest_orders_of_customer[count] = PreparedQuery(
+            build, customer_id=Order._meta.get_field("customer")
+        )
+    return query.objects(customer_id=customer.pk)
 
 
 def order_for(organization: Organization, order_public_id) -> Order:
@@ -199,6 +245,36 @@ def licence_assignment_for(
 
 def licence_holders(subscription: Subscription) -> QuerySet[LicenceAssignment]:
     return LicenceAssignment.objects.filter(subscription=subscription).select_related("directory_user")
+
+
+#: The columns of a subscription that the Licences page shows (its list of subscriptions, the chosen one).
+LICENCE_SUBSCRIPTION_FIELDS = ("id", "public_id", "name", "status", "seats")
+
+
+def licence_subscriptions_of(organization: Organization, customer: Organization) -> QuerySet[Subscription]:
+    """The customer's seat-based subscriptions as ``organization`` may read them (``subscriptions_of``),
+    with only the columns the Licences page shows (``LICENCE_SUBSCRIPTION_FIELDS``), no joined row."""
+    return (
+        subscriptions_of(organization, customer)
+        .filter(offer__seat_based=True)
+        .select_related(None)
+        .only(*LICENCE_SUBSCRIPTION_FIELDS)
+    )
+
+
+def licences_assigned(subscription: Subscription) -> int:
+    """The subscription's licences in use (``with_assigned_counts`` for one subscription already read)."""
+    return LicenceAssignment.objects.filter(subscription=subscription).count()
+
+
+def licence_holder_rows(subscription: Subscription) -> QuerySet[LicenceAssignment]:
+    """``licence_holders`` with only what a row of the Licences page shows: the assignment's own columns,
+    and its user's ``display_name`` and ``user_status`` (not every column of the directory user)."""
+    return (
+        LicenceAssignment.objects.filter(subscription=subscription)
+        .only("id", "public_id", "user_principal_name", "assigned_at")
+        .annotate(display_name=F("directory_user__display_name"), user_status=F("directory_user__status"))
+    )
 
 
 # --- The partner's customer pages and order forms (one query for a list page) ------------------------

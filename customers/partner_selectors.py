@@ -7,9 +7,11 @@ invitations."""
 from __future__ import annotations
 
 import math
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import Organization
@@ -43,33 +45,53 @@ def customer_list_rows(
     relationships: QuerySet[CustomerRelationship], partner: Organization
 ) -> QuerySet[CustomerRelationship]:
     """The Customers page's rows (``relationships``, as ``customers.selectors`` gave them) with only the
-    columns a row shows and links with. A reseller's come with their customer's public id; a provider's
-    get their customer and reseller from ``list_rows_parties``: joined to a provider's visibility
-    conditions, two more tables cost PostgreSQL's planner several times what the query takes to run."""
+    columns a row shows and links with. A reseller's come with their customer's public id
+    (``customer_public_id``); a provider's get their customer's and reseller's from
+    ``list_rows_parties``: joined to a provider's visibility conditions, two more tables cost
+    PostgreSQL's planner several times what the query takes to run."""
     columns = ["customer_name", "started_at", "customer_id", "reseller_id"]
     if partner.kind == Organization.Kind.PROVIDER:
         return relationships.only(*columns)
-    return relationships.select_related("customer").only(*columns, "customer__public_id")
+    # the public id as a plain value: no Organization built for each row (the page's own cost, issue 12)
+    return relationships.annotate(customer_public_id=F("customer__public_id")).only(*columns)
 
 
-def list_rows_parties(rows: list[CustomerRelationship]) -> None:
-    """Give a provider's list rows (``customer_list_rows``) their customer and reseller, with the columns a
-    row shows (public id, legal name), in one query."""
+class Party(NamedTuple):
+    """An organization as a list row names and links it."""
+
+    public_id: uuid.UUID
+    legal_name: str
+
+
+def list_rows_parties(rows: list[CustomerRelationship]) -> dict[int, Party]:
+    """The customers and resellers of a provider's list rows (``customer_list_rows``) by id, with what a
+    row shows of them (public id, legal name), in one query."""
     ids = {row.customer_id for row in rows} | {row.reseller_id for row in rows}
     if not ids:
-        return
-    organizations = Organization.objects.filter(pk__in=ids).only("public_id", "legal_name").in_bulk()
-    for row in rows:
-        row.customer = organizations[row.customer_id]
-        row.reseller = organizations[row.reseller_id]
+        return {}
+    found = Organization.objects.filter(pk__in=ids).values_list("id", "public_id", "legal_name")
+    return {pk: Party(public_id, legal_name) for pk, public_id, legal_name in found}
+
+
+class DelegatedAdminTerms(NamedTuple):
+    """A delegated admin relationship as a list row shows it, in plain values (``days_left`` and
+    ``ends_soon`` as ``delegated_admin_marked`` sets them; None and False for a pending request)."""
+
+    status: str
+    roles: tuple[str, ...]
+    ends_at: datetime | None
+    auto_extend: bool
+    days_left: int | None
+    ends_soon: bool
 
 
 def delegated_admins_by_customer(partner: Organization, customer_ids) -> dict[int, dict]:
     """For each of these customers: the partner's live delegated admin relationship and its pending
-    request (``{"live": ..., "pending": ...}``), in one query whatever the number of customers, with the
-    columns a list row shows. A live one past its end date (the beat job has not closed it yet) no
-    longer counts."""
+    request (``{"live": ..., "pending": ...}``, each ``DelegatedAdminTerms`` or None), in one query
+    whatever the number of customers, with the columns a list row shows. A live one past its end date
+    (the beat job has not closed it yet) no longer counts."""
     now = timezone.now()
+    soon = now + timedelta(days=EXPIRING_DAYS)
     found: dict[int, dict] = {}
     if not customer_ids:
         return found
@@ -77,13 +99,15 @@ def delegated_admins_by_customer(partner: Organization, customer_ids) -> dict[in
         partner=partner,
         customer_id__in=customer_ids,
         status__in=[*DELEGATED_ADMIN_LIVE, DelegatedAdminStatus.APPROVAL_PENDING],
-    ).only("customer_id", "status", "roles", "ends_at", "auto_extend")
-    for relationship in relationships:
-        slot = found.setdefault(relationship.customer_id, {"live": None, "pending": None})
-        if relationship.status == DelegatedAdminStatus.APPROVAL_PENDING:
-            slot["pending"] = relationship
-        elif relationship.ends_at and relationship.ends_at > now:
-            slot["live"] = delegated_admin_marked(relationship, now)
+    ).values_list("customer_id", "status", "roles", "ends_at", "auto_extend")
+    for customer_id, status, roles, ends_at, auto_extend in relationships:
+        slot = found.setdefault(customer_id, {"live": None, "pending": None})
+        if status == DelegatedAdminStatus.APPROVAL_PENDING:
+            slot["pending"] = DelegatedAdminTerms(status, tuple(roles), ends_at, auto_extend, None, False)
+        elif ends_at and ends_at > now:
+            slot["live"] = DelegatedAdminTerms(
+                status, tuple(roles), ends_at, auto_extend, days_left(ends_at, now), ends_at <= soon
+            )
     return found
 
 

@@ -25,6 +25,9 @@ class DashboardCard:
     template: str
     order: int
     context: Callable[[Any], dict] | None = None
+    #: printed through a ``{% memo %}`` (organization_dashboard.html): the card's template sees ``card``
+    #: (its context, plain values) and ``links`` only. False for a card with a form (a CSRF token).
+    memo: bool = True
 
 
 @dataclass(frozen=True)
@@ -108,5 +111,5 @@ def dashboard_cards(view) -> list[dict]:
     for entry, url in pages_open_to(view.membership):
         for card in entry.cards:
             data = card.context(view) if card.context else {}
-            cards.append((card.order, {"template": card.template, "url": url, **data}))
+            cards.append((card.order, {"template": card.template, "url": url, "memo": card.memo, **data}))
     return [card for _order, card in sorted(cards, key=lambda pair: pair[0])]

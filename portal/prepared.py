@@ -9,6 +9,11 @@ converters and the same way of making model instances as the queryset itself (Dj
 and ``ValuesIterable``), so the result is exactly what the queryset would have returned. A test compares
 the two for every case of each query.
 
+On PostgreSQL with ``DATABASE_PREPARED_STATEMENTS`` (the default, parameters bound on the server) the
+statement is also prepared on the connection (psycopg's ``prepare=True``): PostgreSQL then plans it once
+per connection instead of on every request, which was most of its time. The execution still goes through
+Django's cursor: its execute wrappers and, in debug, its query log see it like any other query.
+
 The queryset must be a function of the named parameters only (no ``now()`` or settings read at build
 time), and each parameter must reach the SQL as one parameter prepared by the model field named for it.
 """
@@ -19,7 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import connections
+from django.db.backends.utils import CursorDebugWrapper
 from django.db.models import QuerySet
 from django.db.models.query import get_related_populators
 
@@ -99,7 +106,10 @@ class PreparedQuery:
                 parameters[name], connection, prepared=False
             )
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, params)
+            if _prepares(connection, cursor):
+                _execute_prepared(cursor, compiled.sql, params)
+            else:
+                cursor.execute(compiled.sql, params)
             rows = cursor.fetchall()
         if compiled.converters:
             rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
@@ -130,3 +140,27 @@ class PreparedQuery:
         """The rows of a ``.values(...)`` queryset, as dictionaries."""
         compiled, rows = self._rows(alias, parameters)
         return [dict(zip(compiled.values, row, strict=True)) for row in rows]
+
+
+def _prepares(connection, cursor) -> bool:
+    """Whether this connection prepares: PostgreSQL, the setting on, parameters bound on the server (a
+    client-side cursor inlines them, so there is nothing to prepare)."""
+    if connection.vendor != "postgresql" or not getattr(settings, "DATABASE_PREPARED_STATEMENTS", False):
+        return False
+    return connection.settings_dict["OPTIONS"].get("server_side_binding") is True
+
+
+def _execute_prepared(cursor, sql: str, params: list) -> None:
+    """``cursor.execute(sql, params)`` with psycopg's ``prepare=True``, through Django's execute wrappers
+    and (in debug) its query log, as ``CursorWrapper.execute`` and ``CursorDebugWrapper.execute`` do."""
+
+    def executor(sql, params, many, context):
+        cursor.db.validate_no_broken_transaction()
+        with cursor.db.wrap_database_errors:
+            return cursor.cursor.execute(sql, params, prepare=True)
+
+    if isinstance(cursor, CursorDebugWrapper):
+        with cursor.debug_sql(sql, params, use_last_executed_query=True):
+            cursor._execute_with_wrappers(sql, params, many=False, executor=executor)
+    else:
+        cursor._execute_with_wrappers(sql, params, many=False, executor=executor)

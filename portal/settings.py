@@ -117,6 +117,10 @@ TEMPLATES = [
     },
 ]
 
+# The template fragments a worker keeps ({% memo %}, portal/memo.py): at most this many, the least
+# recently used dropped first (a list row is 1-3 KB of HTML). 0 turns the memo off.
+TEMPLATE_MEMO_ENTRIES = env.int("TEMPLATE_MEMO_ENTRIES", default=4000)
+
 # --- Database --------------------------------------------------------------------------------
 VAR_DIR.mkdir(parents=True, exist_ok=True)
 if PRODUCTION:
@@ -145,6 +149,7 @@ else:
     # inside one), no prepared statement is kept, no startup "options" (set jit on the role instead),
     # and the pooler, not Django, keeps connections open.
     DATABASE_BEHIND_PGBOUNCER = env.bool("DATABASE_BEHIND_PGBOUNCER", default=False)
+    PREPARE_NEVER_BY_COUNT = 2**31 - 1
     if DATABASE_BEHIND_PGBOUNCER:
         DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
         DATABASES["default"]["CONN_MAX_AGE"] = 0
@@ -153,8 +158,21 @@ else:
         if env.bool("DATABASE_JIT_OFF", default=True):
             options = DATABASES["default"]["OPTIONS"]
             options["options"] = f"{options.get('options', '')} -c jit=off".strip()
-        if env.bool("DATABASE_SERVER_SIDE_BINDING", default=False):
+        # Prepared statements: parameters bound on the server, and the queries every page runs
+        # (portal.prepared: the membership, the switcher, the dashboard's figures) prepared on each
+        # connection, so PostgreSQL plans them once: planning was most of their time (0.3-0.6 ms of
+        # 0.4-0.7; 0.1-0.15 ms prepared). Those are lookups by key, whose generic plan is the plan.
+        # DATABASE_PREPARE_THRESHOLD=n also prepares any statement a connection has run n times: every
+        # list page's query then runs on a generic plan, which PostgreSQL may choose badly for a tenant
+        # far larger or smaller than the average; measure bench/scale.py before turning it on. (Django
+        # prepares nothing unless "prepare_threshold" is set: binding alone is not enough, and psycopg
+        # prepares nothing at all with a threshold of None, so "never by count" is a threshold no query
+        # reaches.)
+        DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+        if DATABASE_PREPARED_STATEMENTS:
             DATABASES["default"]["OPTIONS"]["server_side_binding"] = True
+            threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=0)
+            DATABASES["default"]["OPTIONS"]["prepare_threshold"] = threshold or PREPARE_NEVER_BY_COUNT
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache (rate limits and used TOTP codes live here) ----------------------------------------

@@ -10,7 +10,12 @@ def _urls(view, *routes: str) -> dict[str, str]:
 
 
 def _resellers_card(view) -> dict:
-    return {"urls": _urls(view, "invite", "invitations", "requests")}
+    from accounts.roles import Permission
+
+    return {
+        "urls": _urls(view, "invite", "invitations", "requests"),
+        "can_invite": view.membership.can(Permission.PARTNERS_MANAGE),
+    }
 
 
 def _providers_card(view) -> dict:

@@ -5,7 +5,7 @@ shown; requests and invitations to the provider that received or sent them (and 
 that sent them).
 """
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import Membership, Organization, User
 from accounts.roles import Permission, permissions_for
@@ -109,23 +109,35 @@ def partnerships_of(organization: Organization, *, status: str = "", search: str
 
 
 #: The columns a row of the partnership lists shows (a provider's Indirect resellers, a reseller's Indirect
-#: providers), by the side that reads them: the rest of three wide tables stays unread.
+#: providers): the partnership's own, and the other side's as annotations ``other_<name>`` read in the same
+#: join (one model instance a row, and the rest of three wide tables stays unread).
 _PARTNERSHIP_ROW = ("public_id", "status", "started_at", "ended_at")
 _PARTNERSHIP_ROW_OTHER_SIDE = {
-    Organization.Kind.PROVIDER: ("reseller__legal_name", "reseller__partner_id", "reseller__country"),
-    Organization.Kind.RESELLER: (
-        "provider__legal_name",
-        "provider__country",
-        "provider__provider_listing__contact_email",
-        "provider__provider_listing__contact_phone",
-    ),
+    Organization.Kind.PROVIDER: {
+        "other_name": "reseller__legal_name",
+        "other_partner_id": "reseller__partner_id",
+        "other_country": "reseller__country",
+    },
+    Organization.Kind.RESELLER: {
+        "other_name": "provider__legal_name",
+        "other_country": "provider__country",
+        "other_contact_email": "provider__provider_listing__contact_email",
+        "other_contact_phone": "provider__provider_listing__contact_phone",
+    },
 }
 
 
 def partnership_list_rows(organization: Organization, *, status: str = "", search: str = "") -> QuerySet:
-    """``partnerships_of`` with only the columns a row of the organization's partnership list shows."""
-    other_side = _PARTNERSHIP_ROW_OTHER_SIDE.get(organization.kind, ())
-    return partnerships_of(organization, status=status, search=search).only(*_PARTNERSHIP_ROW, *other_side)
+    """``partnerships_of`` with only the columns a row of the organization's partnership list shows: the
+    other side's as ``other_name``, ``other_country`` (a code) and, by side, ``other_partner_id`` or
+    ``other_contact_email`` and ``other_contact_phone`` (None without a listing)."""
+    other_side = _PARTNERSHIP_ROW_OTHER_SIDE.get(organization.kind, {})
+    return (
+        partnerships_of(organization, status=status, search=search)
+        .select_related(None)
+        .only(*_PARTNERSHIP_ROW)
+        .annotate(**{name: F(column) for name, column in other_side.items()})
+    )
 
 
 def partnership_get(organization: Organization, public_id) -> Partnership | None:
@@ -152,6 +164,21 @@ def invitations_sent(provider: Organization, *, status: str = "", search: str = 
     return invitations
 
 
+def invitation_list_rows(provider: Organization, *, status: str = "", search: str = "") -> QuerySet:
+    """``invitations_sent`` with only the columns a row of the provider's invitations list shows."""
+    return invitations_sent(provider, status=status, search=search).only(
+        "public_id",
+        "email",
+        "partner_id",
+        "status",
+        "emailed_at",
+        "created_at",
+        "expires_at",
+        "invited_by__full_name",
+        "invited_by__email",
+    )
+
+
 def invitation_get(provider: Organization, public_id) -> PartnershipInvitation | None:
     return PartnershipInvitation.objects.filter(organization=provider, public_id=public_id).first()
 
@@ -161,14 +188,35 @@ def requests_received(provider: Organization, *, status: str = "") -> QuerySet:
     return requests.filter(status=status) if status else requests
 
 
+def requests_received_list_rows(provider: Organization, *, status: str = "") -> QuerySet:
+    """``requests_received`` with only the columns a row of the provider's list of requests shows: the
+    reseller's as ``reseller_name``, ``reseller_partner_id`` and ``reseller_country`` (a code), the
+    requester's address as ``requested_by_email`` (None: nobody)."""
+    return (
+        requests_received(provider, status=status)
+        .select_related(None)
+        .only("public_id", "status", "message", "reason", "created_at")
+        .annotate(
+            reseller_name=F("reseller__legal_name"),
+            reseller_partner_id=F("reseller__partner_id"),
+            reseller_country=F("reseller__country"),
+            requested_by_email=F("requested_by__email"),
+        )
+    )
+
+
 def requests_sent(reseller: Organization) -> QuerySet:
     return PartnershipRequest.objects.filter(reseller=reseller).select_related("provider")
 
 
 def requests_sent_list_rows(reseller: Organization) -> QuerySet:
-    """``requests_sent`` with only the columns a row of the reseller's list of its requests shows."""
-    return requests_sent(reseller).only(
-        "public_id", "status", "message", "reason", "created_at", "decided_at", "provider__legal_name"
+    """``requests_sent`` with only the columns a row of the reseller's list of its requests shows, the
+    provider's name as ``provider_name``."""
+    return (
+        requests_sent(reseller)
+        .select_related(None)
+        .only("public_id", "status", "message", "reason", "created_at", "decided_at")
+        .annotate(provider_name=F("provider__legal_name"))
     )
 
 

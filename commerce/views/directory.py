@@ -8,6 +8,7 @@ no action."""
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import NamedTuple
 
 from django.contrib import messages
 from django.core.exceptions import BadRequest
@@ -17,7 +18,7 @@ from django.template.backends.utils import csrf_input
 from django.urls import reverse
 from django.utils.translation import gettext as _
 
-from accounts.models import Organization
+from accounts.models import DirectoryUser, Organization
 from accounts.roles import Permission
 from accounts.services.directory import SETUP_LINK_DAYS
 from commerce import access, selectors
@@ -28,7 +29,7 @@ from customers import selectors as customer_selectors
 from customers.models import DELEGATED_ROLE_DESCRIPTIONS, DelegatedRole
 from portal.errors import DomainError, form_add_domain_error
 from portal.lists import keyset_page
-from portal.rows import RowLink
+from portal.rows import RowLink, choice_labels, minute
 
 #: The ordering of the users list (portal.lists): every field one way, the last one unique.
 USER_ORDERING = ("user_principal_name", "id")
@@ -89,6 +90,55 @@ class TenantPage(CustomerScopedView):
         )
 
 
+class TenantUserRow(NamedTuple):
+    """What a row of the tenant users list prints, in plain values: the row's ``{% memo %}`` keys it by
+    them, so a row already printed with these values is not rendered again (``portal.memo``)."""
+
+    display_name: str
+    user_principal_name: str
+    is_global_admin: bool
+    status: str
+    status_label: str
+    setup_link_expires: str  # "Y-m-d H:i" (current time zone) of a set-up link sent and not used, or ""
+    licence_names: tuple[str, ...]
+    status_url: str  # "" when the member may not disable or enable users
+    setup_link_offered: bool  # the row offers "Send a new set-up link"
+
+
+def tenant_user_rows(
+    directory_users, licences: dict[int, list[str]], *, status_url: RowLink | None, is_customer_side: bool
+) -> list[TenantUserRow]:
+    """The rows of a page of ``selectors.tenant_user_rows``, with the names of the subscriptions whose
+    licences each user holds (``licences``); ``status_url`` None: no actions. A new set-up link is offered
+    to an active user with a contact email, and on a partner's side never to a Global Administrator (the
+    service refuses it)."""
+    statuses = choice_labels(DirectoryUser, "status")
+    rows = []
+    for user in directory_users:
+        active = user.status == DirectoryUser.Status.ACTIVE
+        rows.append(
+            TenantUserRow(
+                display_name=user.display_name,
+                user_principal_name=user.user_principal_name,
+                is_global_admin=user.is_global_admin,
+                status=user.status,
+                status_label=statuses.get(user.status, user.status),
+                setup_link_expires=(
+                    minute(user.setup_expires_at) if user.setup_token_hash and user.setup_expires_at else ""
+                ),
+                licence_names=tuple(licences.get(user.pk, ())),
+                status_url=status_url(user.public_id) if status_url is not None else "",
+                setup_link_offered=(
+                    status_url is not None
+                    and active
+                    and bool(user.contact_email)
+                    and (not user.is_global_admin or is_customer_side)
+                ),
+            )
+        )
+    return rows
+
+
 def _licence_names_by_user(view: CustomerScopedView, directory_users) -> dict[int, list[str]]:
     """The names of the subscriptions whose licences the page's users hold, of the subscriptions this
     organization sees: one query, whatever the number of users."""
@@ -129,13 +179,15 @@ class UserListView(TenantPage):
         if can_manage:
             route, kwargs = self.route("user_status")
             status_url = RowLink(route, "user_id", **kwargs)
-        for directory_user in page.object_list:
-            directory_user.licence_names = licences.get(directory_user.pk, [])
-            if status_url is not None:
-                directory_user.status_url = status_url(directory_user.public_id)
         return self._render(
             form=form,
             page=page,
+            rows=tenant_user_rows(
+                page.object_list,
+                licences,
+                status_url=status_url,
+                is_customer_side=self.is_customer_side,
+            ),
             searching=bool(query),
             can_manage=can_manage,
             add_url=self.url("user_add") if can_manage else None,

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import csv
 from datetime import UTC
+from typing import NamedTuple
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
+from django.template.backends.utils import csrf_input
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from accounts.models import DirectoryUser
 from accounts.organization_views import BYTE_ORDER_MARK, _Echo, csv_safe
 from commerce import access, selectors
 from commerce.forms_directory import LicenceAssignForm, SubscriptionFindForm
@@ -27,6 +30,7 @@ from commerce.services.licences import licence_assign, licence_remove
 from commerce.views.directory import TenantPage
 from portal.errors import DomainError, form_add_domain_error
 from portal.lists import keyset_page
+from portal.rows import RowLink, choice_labels, minute
 
 #: The ordering of a subscription's assignments (portal.lists): every field one way, the last one unique.
 ASSIGNMENT_ORDERING = ("user_principal_name", "id")
@@ -45,10 +49,63 @@ EXPORT_HEADER = [
 ]
 
 
+class SubscriptionLink(NamedTuple):
+    """A subscription in the Licences page's list, in plain values: the list's ``{% memo %}`` keys it by
+    them, so a list already printed with these values is not rendered again (``portal.memo``)."""
+
+    url: str
+    name: str
+    status: str
+    status_label: str
+    current: bool  # the subscription the page shows
+
+
+class LicenceHolderRow(NamedTuple):
+    """What a row of the licence holders prints, in plain values (its ``{% memo %}`` keys it by them)."""
+
+    user_principal_name: str
+    display_name: str
+    user_status: str
+    user_status_label: str
+    assigned: str  # "Y-m-d H:i" in the current time zone
+    remove_url: str  # "" when the member may not take licences back
+
+
+def subscription_links(subscriptions, chosen: Subscription | None, page_url) -> tuple[SubscriptionLink, ...]:
+    """The Licences page's list of subscriptions; ``page_url(subscription)`` is the page of one."""
+    statuses = choice_labels(Subscription, "status")
+    return tuple(
+        SubscriptionLink(
+            url=page_url(subscription),
+            name=subscription.name,
+            status=subscription.status,
+            status_label=statuses.get(subscription.status, subscription.status),
+            current=chosen is not None and subscription.pk == chosen.pk,
+        )
+        for subscription in subscriptions
+    )
+
+
+def holder_rows(assignments, remove_url: RowLink | None) -> list[LicenceHolderRow]:
+    """The rows of a page of ``selectors.licence_holder_rows``; ``remove_url`` None: no Remove button."""
+    statuses = choice_labels(DirectoryUser, "status")
+    return [
+        LicenceHolderRow(
+            user_principal_name=assignment.user_principal_name,
+            display_name=assignment.display_name,
+            user_status=assignment.user_status,
+            user_status_label=statuses.get(assignment.user_status, assignment.user_status),
+            assigned=minute(assignment.assigned_at),
+            remove_url=remove_url(assignment.public_id) if remove_url is not None else "",
+        )
+        for assignment in assignments
+    ]
+
+
 class _LicencePage(TenantPage):
     def seat_subscriptions(self) -> QuerySet[Subscription]:
-        """The customer's seat-based subscriptions this organization sees."""
-        return selectors.subscriptions_of(self.organization, self.customer).filter(offer__seat_based=True)
+        """The customer's seat-based subscriptions this organization sees (the columns the page shows)."""
+        return selectors.licence_subscriptions_of(self.organization, self.customer)
 
     def chooser(self, search: str) -> tuple[list[Subscription], bool]:
         """The first ``CHOOSER_SIZE`` seat-based subscriptions (those ``search`` finds: part of their
@@ -67,9 +124,14 @@ class _LicencePage(TenantPage):
         rows = list(rows.annotate(ended=ended).order_by("ended", "name", "id")[: CHOOSER_SIZE + 1])
         return rows[:CHOOSER_SIZE], len(rows) > CHOOSER_SIZE
 
-    def chosen_subscription(self, public_id) -> Subscription | None:
+    def chosen_subscription(self, public_id, listed: list[Subscription]) -> Subscription | None:
         """One seat-based subscription this organization sees, with ``assigned`` (its licences in use);
-        None when there is none with this id (or the id is malformed)."""
+        None when there is none with this id (or the id is malformed). One of ``listed`` (the chooser's
+        rows) is not read again: only its count is."""
+        for subscription in listed:
+            if str(subscription.public_id) == str(public_id):
+                subscription.assigned = selectors.licences_assigned(subscription)
+                return subscription
         try:
             return (
                 selectors.with_assigned_counts(self.seat_subscriptions()).filter(public_id=public_id).first()
@@ -77,8 +139,10 @@ class _LicencePage(TenantPage):
         except ValidationError:
             return None
 
-    def licences_url(self, subscription=None, *, search: str = "") -> str:
-        url = self.url("licences")
+    def licences_url(self, subscription=None, *, search: str = "", url: str = "") -> str:
+        """The page of ``subscription`` (the page without one when None), keeping ``search``; ``url``: the
+        page's own, when the caller already has it."""
+        url = url or self.url("licences")
         if subscription is None:
             return url
         query = {"subscription": subscription.public_id, **({"q": search} if search else {})}
@@ -98,27 +162,31 @@ class _LicencePage(TenantPage):
             else:
                 status = 400
         subscriptions, more = self.chooser(search)
-        chosen = self.chosen_subscription(chosen_id) if chosen_id else None
+        chosen = self.chosen_subscription(chosen_id, subscriptions) if chosen_id else None
         if chosen_id and chosen is None and strict:
             raise Http404
         if chosen is None and subscriptions:
-            chosen = self.chosen_subscription(subscriptions[0].public_id)
+            chosen = self.chosen_subscription(subscriptions[0].public_id, subscriptions)
         can_manage = self.may(access.LICENCES_MANAGE)
-        page = None
+        page, rows = None, []
         if chosen is not None:
             page = keyset_page(
-                selectors.licence_holders(chosen), ordering=ASSIGNMENT_ORDERING, query=self.request.GET
+                selectors.licence_holder_rows(chosen), ordering=ASSIGNMENT_ORDERING, query=self.request.GET
             )
+            remove_url = None
             if can_manage:
-                for assignment in page.object_list:
-                    assignment.remove_url = self.url("licence_remove", assignment_id=assignment.public_id)
+                route, kwargs = self.route("licence_remove")
+                remove_url = RowLink(route, "assignment_id", **kwargs)
+            rows = holder_rows(page.object_list, remove_url)
             if can_manage and assign_form is None:
                 assign_form = LicenceAssignForm(initial={"subscription": chosen.public_id})
-        for row in subscriptions:
-            row.page_url = self.licences_url(row, search=search)
+        page_url = self.url("licences")
         context = self.tenant_context(
             access.LICENCES_VIEW,
             subscriptions=subscriptions,
+            subscription_links=subscription_links(
+                subscriptions, chosen, lambda row: self.licences_url(row, search=search, url=page_url)
+            ),
             # the search shows once the list does not fit (and while a search is on)
             find_form=find_form if (more or search or find_form.errors) else None,
             searching=bool(search),
@@ -126,7 +194,10 @@ class _LicencePage(TenantPage):
             chooser_size=CHOOSER_SIZE,
             chosen=chosen,
             page=page,
+            rows=rows,
             can_manage=can_manage,
+            # the rows' forms share one token input, made once ({% csrf_token %} costs ~15 µs a form)
+            csrf_input=csrf_input(self.request) if can_manage and rows else "",
             assign_form=assign_form if can_manage else None,
             assign_url=self.url("licence_assign"),
             export_url=self.url("licences_export"),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import NamedTuple
 
 from django.contrib import messages
 from django.http import Http404
@@ -33,7 +34,7 @@ from customers import partner_selectors
 from customers import selectors as customer_selectors
 from portal.errors import DomainError, form_add_domain_error
 from portal.lists import keyset_page
-from portal.rows import RowLink
+from portal.rows import RowLink, choice_labels, minute
 
 #: The orders list's keyset ordering (the last field unique).
 ORDER_ORDERING = ("-created_at", "-id")
@@ -314,9 +315,6 @@ class OrderListView(OrganizationView):
             rows = rows.filter(status=status)
         page = keyset_page(rows, ordering=ORDER_ORDERING, query=request.GET)
         in_organization = {"organization_public_id": self.organization.public_id}
-        order_url = RowLink("commerce:order", "order_id", **in_organization)
-        for order in page.object_list:
-            order.url = order_url(order.public_id)
         orders_url = reverse("commerce:orders", kwargs=in_organization)
         context = self.get_context_data(
             page=page,
@@ -331,8 +329,48 @@ class OrderListView(OrganizationView):
             ],
             status=status,
             is_provider=self.organization.kind == Organization.Kind.PROVIDER,
+            rows=order_rows(self.organization, page.object_list),
         )
         return render(request, "commerce/orders.html", context)
+
+
+class OrderRow(NamedTuple):
+    """What a row of the orders list prints, in plain values: the row's ``{% memo %}`` keys it by them,
+    so a row already printed with these values is not rendered again (``portal.memo``)."""
+
+    url: str
+    customer_name: str
+    item_name: str
+    kind: str
+    kind_label: str
+    requested_by_reseller: bool
+    status: str
+    status_label: str
+    seats: int
+    party_name: str  # the reseller of record for a provider, the provider for a reseller
+    created: str  # "Y-m-d H:i" in the current time zone
+
+
+def order_rows(organization: Organization, orders) -> list[OrderRow]:
+    order_url = RowLink("commerce:order", "order_id", organization_public_id=organization.public_id)
+    kinds, statuses = choice_labels(Order, "kind"), choice_labels(Order, "status")
+    party = "reseller_name" if organization.kind == Organization.Kind.PROVIDER else "provider_name"
+    return [
+        OrderRow(
+            url=order_url(order.public_id),
+            customer_name=order.customer_name,
+            item_name=order.item_name,
+            kind=order.kind,
+            kind_label=kinds.get(order.kind, order.kind),
+            requested_by_reseller=order.requested_by_reseller,
+            status=order.status,
+            status_label=statuses.get(order.status, order.status),
+            seats=order.seats,
+            party_name=getattr(order, party),
+            created=minute(order.created_at),
+        )
+        for order in orders
+    ]
 
 
 def order_timeline(order: Order) -> list[dict]:

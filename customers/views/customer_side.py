@@ -9,6 +9,7 @@ calls one service, which notifies the partner; the page then goes back to Partne
 from django import forms
 from django.contrib import messages
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -297,10 +298,16 @@ def partners_card(view) -> dict:
     access that ends next (figures read with the other cards' in the dashboard's one query, never a count
     over the organization's history)."""
     figures = dashboard_figures(view)
-    pending = figures.ask(
-        lambda request_pending_id: None if request_pending_id is None else {"public_id": request_pending_id},
-        request_pending_id=customer_request_pending_id_figure,
-    )
+    in_organization = {"organization_public_id": view.organization.public_id}
+
+    def review(request_pending_id) -> dict | None:
+        if request_pending_id is None:
+            return None
+        kwargs = {**in_organization, "delegated_admin_id": request_pending_id}
+        url = reverse("customers:delegated_admin_review", kwargs=kwargs)
+        return {"review_url": url}
+
+    pending = figures.ask(review, request_pending_id=customer_request_pending_id_figure)
     ending = figures.ask(
         lambda access_ending_at: None if access_ending_at is None else {"ends_at": access_ending_at},
         access_ending_at=customer_access_ending_at_figure,

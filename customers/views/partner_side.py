@@ -8,8 +8,12 @@ rendered there, never redirected to, and never cached; sending the draft posts t
 form's body. No URL ever carries it.
 """
 
+import dataclasses
+import functools
 import uuid
+from datetime import datetime
 from types import SimpleNamespace
+from typing import NamedTuple
 
 from django.conf import settings
 from django.contrib import messages
@@ -20,14 +24,14 @@ from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from accounts.dashboard import dashboard_figures, json_datetime
 from accounts.models import Organization
 from accounts.roles import Permission
 from accounts.scoping import OrganizationView
-from commerce.models import Subscription
-from commerce.views.subscriptions import customer_page_context, customer_rows_annotate
+from commerce import selectors as commerce_selectors
+from commerce.models import SUBSCRIPTION_LIVE, Subscription
+from commerce.views.subscriptions import SUBSCRIPTION_ORDERING, SUBSCRIPTIONS_PER_ROW, customer_page_context
 from customers import partner_selectors as reads
 from customers import selectors
 from customers.models import (
@@ -60,7 +64,7 @@ from portal.invitations.draft_views import InvitationActionsMixin
 from portal.invitations.drafts import DraftForm, mailto_href
 from portal.links import organization_url
 from portal.lists import keyset_page
-from portal.rows import RowLink, choice_labels, day, minute, sentence
+from portal.rows import RowLink, choice_labels
 
 #: The orderings of the keyset lists (portal.lists): every field one way, the last one unique.
 CUSTOMER_ORDERING = ("customer_name", "id")
@@ -71,12 +75,14 @@ HISTORY_PAGE_SIZE = 20
 #: constraint), so the radar's filter leaves no NULL in ``ends_at``. The partial index
 #: ``delegated_admin_radar_idx`` (partner, ends_at, id) of the live ones serves every page.
 RADAR_ORDERING = ("ends_at", "id")
+#: What a row of the radar shows of each relationship and its customer.
+RADAR_COLUMNS = ("roles", "ends_at", "auto_extend", "customer__public_id", "customer__legal_name")
 
 
 # --- The dashboard card ------------------------------------------------------------------------------
 
 
-def _next_expiring(reseller_access_expiring: dict | None) -> SimpleNamespace | None:
+def _next_expiring(reseller_access_expiring: dict | None, *, organization) -> SimpleNamespace | None:
     if reseller_access_expiring is None:
         return None
     ends_at = json_datetime(reseller_access_expiring["ends_at"])
@@ -85,7 +91,11 @@ def _next_expiring(reseller_access_expiring: dict | None) -> SimpleNamespace | N
         public_id=uuid.UUID(reseller_access_expiring["public_id"]),
     )
     days_left = reads.days_left(ends_at, timezone.now())
-    return SimpleNamespace(customer=customer, ends_at=ends_at, days_left=days_left)
+    customer_url = reverse(
+        "customers:customer",
+        kwargs={"organization_public_id": organization.public_id, "customer_id": customer.public_id},
+    )
+    return SimpleNamespace(customer=customer, ends_at=ends_at, days_left=days_left, customer_url=customer_url)
 
 
 def dashboard_card(view) -> dict:
@@ -93,16 +103,21 @@ def dashboard_card(view) -> dict:
     other cards' in the dashboard's one query, never a count over the organization's history)."""
     organization = view.organization
     if organization.kind != Organization.Kind.RESELLER:
-        return {}
+        return {"is_provider": organization.kind == Organization.Kind.PROVIDER}
     next_expiring = dashboard_figures(view).ask(
-        _next_expiring, reseller_access_expiring=selectors.reseller_access_expiring_figure
+        lambda reseller_access_expiring: _next_expiring(reseller_access_expiring, organization=organization),
+        reseller_access_expiring=selectors.reseller_access_expiring_figure,
     )
     # the card's links (portal.links: each route reversed once per process)
     urls = {
         route: organization_url(f"customers:{route}", organization.public_id)
         for route in ("invite", "invitations", "expiring")
     }
-    return {"next_expiring": next_expiring, "urls": urls}
+    return {
+        "next_expiring": next_expiring,
+        "urls": urls,
+        "can_invite": view.membership.can(Permission.CUSTOMERS_INVITE),
+    }
 
 
 # --- Pages --------------------------------------------------------------------------------------------
@@ -157,33 +172,8 @@ class CustomerListView(_PartnerPage):
         if form.is_bound and form.cleaned_data["q"]:
             rows = rows.filter(customer_name__icontains=form.cleaned_data["q"])
         page = keyset_page(rows, ordering=CUSTOMER_ORDERING, query=request.GET)
-        if not self.is_reseller:
-            reads.list_rows_parties(page.object_list)
-        customer_ids = [row.customer_id for row in page.object_list]
-        delegated = reads.delegated_admins_by_customer(self.organization, customer_ids)
-        providers = (
-            reads.provider_names_by_customer(self.organization, customer_ids) if self.is_reseller else {}
-        )
-        # the rows' links: each route reversed once for the page, not once a row
-        routes = {"url": "customers:customer"}
-        if self.is_reseller:
-            routes.update(users_url="commerce:customer_users", licences_url="commerce:customer_licences")
-        else:
-            routes["order_url"] = "commerce:order_new"
-        links = {
-            name: RowLink(route, "customer_id", organization_public_id=self.organization.public_id)
-            for name, route in routes.items()
-        }
-        for row in page.object_list:
-            slot = delegated.get(row.customer_id, {})
-            row.delegated_admin = slot.get("live")
-            row.delegated_request = slot.get("pending")
-            row.provider_names = providers.get(row.customer_id, [])
-            for name, link in links.items():
-                setattr(row, name, link(row.customer.public_id))
-        # the rows' subscriptions (one query for the page) and the reseller's users and licences roles
-        customer_rows_annotate(self.organization, page.object_list)
-        _rows_ready(page.object_list)
+        # the page's rows as the template prints them (its links stay the keyset page's)
+        page = dataclasses.replace(page, object_list=customer_rows(self.organization, page.object_list))
         return self._render(request, form, page, partnership)
 
     def _invite_redirect(self, request):
@@ -205,56 +195,178 @@ class CustomerListView(_PartnerPage):
             partnership=partnership,
             searching=searching,
             expiring_days=EXPIRING_DAYS,
-            # the rows' links: a provider's New order, a reseller's roles for users and licences
-            can_order=not self.is_reseller and self.can(Permission.CUSTOMERS_MANAGE),
-            user_admin_label=DelegatedRole.USER_ADMIN.label,
-            license_admin_label=DelegatedRole.LICENSE_ADMIN.label,
+            # what every row prints beside its own values (its memo is keyed by both)
+            row_terms=CustomerRowTerms(
+                is_reseller=self.is_reseller,
+                # the rows' links: a provider's New order, a reseller's roles for users and licences
+                can_order=not self.is_reseller and self.can(Permission.CUSTOMERS_MANAGE),
+                user_admin_label=str(DelegatedRole.USER_ADMIN.label),
+                license_admin_label=str(DelegatedRole.LICENSE_ADMIN.label),
+            ),
         )
         return render(request, "customers/list.html", context, status=status)
 
 
-def _rows_ready(rows) -> None:
-    """Each Customers row's dates, labels and sentences (its delegated admin access, its subscriptions),
-    written out once here rather than by a tag in every row (``portal.rows``)."""
-    if not rows:
-        return
-    pages_of, until = _("Pages of %(customer)s"), _("Delegated admin until %(date)s")
-    renews, ends = _("renews %(date)s (UTC)"), _("ends %(date)s (UTC)")
-    role_names = {role.value: str(role.label) for role in DelegatedRole}
-    delegated_statuses = choice_labels(DelegatedAdminRelationship, "status")
-    subscription_statuses = choice_labels(Subscription, "status")
-    for row in rows:
-        row.since = day(row.started_at)
-        row.links_label = sentence(pages_of, customer=row.customer_name)
-        for delegated in (row.delegated_admin, row.delegated_request):
-            if delegated is not None:
-                delegated.role_names = [role_names[role] for role in roles_ordered(delegated.roles)]
-        live = row.delegated_admin
-        if live is not None:
-            live.status_name = delegated_statuses.get(live.status, live.status)
-            live.ends = minute(live.ends_at)
-            days = live.days_left
-            if live.ends_soon:
-                live.summary = sentence(
-                    ngettext(
-                        "Delegated admin ends in %(days)s day", "Delegated admin ends in %(days)s days", days
-                    ),
-                    days=days,
+class SubscriptionLine(NamedTuple):
+    """One of a Customers row's subscriptions, in plain values."""
+
+    name: str
+    seats: int | None  # None: not a seat-based offer (the line says no seats)
+    status_name: str
+    renews_at: datetime | None  # None: not live (the line says no renewal)
+    auto_renew: bool
+
+
+class DelegatedAccess(NamedTuple):
+    """A Customers row's live delegated admin access, in plain values."""
+
+    role_names: tuple[str, ...]
+    status_name: str
+    ends_at: datetime
+    days_left: int
+    ends_soon: bool
+    auto_extend: bool
+
+
+class CustomerRow(NamedTuple):
+    """What a row of the Customers page prints, in plain values: the row's ``{% memo %}`` keys it by them,
+    so a row already printed with these values is not rendered again (``portal.memo``). Dates stay
+    datetimes: the template formats them, only when it renders the row."""
+
+    customer_id: int
+    customer_name: str
+    started_at: datetime
+    url: str
+    provider_names: tuple[str, ...]  # a reseller's row: the providers it shares the customer with
+    reseller_name: str  # a provider's row: the reseller of record
+    delegated_admin: DelegatedAccess | None
+    requested_roles: tuple[str, ...] | None  # the role names of a request awaiting approval
+    subscriptions: tuple[SubscriptionLine, ...]
+    subscriptions_more: bool
+    holds_user_admin: bool
+    holds_license_admin: bool
+    users_url: str = ""  # a reseller's
+    licences_url: str = ""
+    order_url: str = ""  # a provider's, with its reseller (``?kind=new&reseller=``)
+
+
+class CustomerRowTerms(NamedTuple):
+    """What every row of a Customers page prints beside its own values, the same for the page."""
+
+    is_reseller: bool
+    can_order: bool  # a provider's member who may order: the row links to a New order
+    user_admin_label: str
+    license_admin_label: str
+
+
+def _subscription_lines(organization: Organization, customer_ids) -> dict[tuple[int, int], list]:
+    """The first subscriptions (and one more, to tell) of each customer and reseller, as a row's lines, in
+    one query for the page (``commerce.selectors.subscriptions_sold_to_first``), with only the columns a
+    line shows."""
+    found: dict[tuple[int, int], list] = {}
+    if not customer_ids:
+        return found
+    statuses = choice_labels(Subscription, "status")
+    first = commerce_selectors.subscriptions_sold_to_first(
+        organization, customer_ids, per_customer=SUBSCRIPTIONS_PER_ROW
+    )
+    columns = ("customer_id", "reseller_id", "name", "seats", "status", "auto_renew", "renews_at")
+    values = first.select_related(None).values_list(*columns, "offer__seat_based")
+    for customer_id, reseller_id, name, seats, status, auto_renew, renews_at, seat_based in values.order_by(
+        "customer_id", *SUBSCRIPTION_ORDERING
+    ):
+        line = SubscriptionLine(
+            name=name,
+            seats=seats if seat_based else None,
+            status_name=statuses.get(status, status),
+            renews_at=renews_at if status in SUBSCRIPTION_LIVE else None,
+            auto_renew=auto_renew,
+        )
+        found.setdefault((customer_id, reseller_id), []).append(line)
+    return found
+
+
+def _role_names():
+    """``role_names(roles)``: the labels of a tuple of roles, in catalogue order, each tuple worked out
+    once for the page (a page's rows hold a few combinations of roles)."""
+    labels = {role.value: str(role.label) for role in DelegatedRole}
+    return functools.cache(lambda roles: tuple(labels[role] for role in roles_ordered(roles)))
+
+
+def customer_rows(organization: Organization, relationships) -> list[CustomerRow]:
+    """The Customers page's rows (``partner_selectors.customer_list_rows``) with their delegated admin
+    access, providers (a reseller's) and first subscriptions: one query each for the page."""
+    if not relationships:
+        return []
+    is_reseller = organization.kind == Organization.Kind.RESELLER
+    customer_ids = [row.customer_id for row in relationships]
+    delegated = reads.delegated_admins_by_customer(organization, customer_ids)
+    providers = reads.provider_names_by_customer(organization, customer_ids) if is_reseller else {}
+    parties = {} if is_reseller else reads.list_rows_parties(relationships)
+    subscriptions = _subscription_lines(organization, customer_ids)
+    # the rows' links: each route reversed once for the page, not once a row
+    public_id = organization.public_id
+    url = RowLink("customers:customer", "customer_id", organization_public_id=public_id)
+    if is_reseller:
+        users_url = RowLink("commerce:customer_users", "customer_id", organization_public_id=public_id)
+        licences_url = RowLink("commerce:customer_licences", "customer_id", organization_public_id=public_id)
+    else:
+        order_url = RowLink("commerce:order_new", "customer_id", organization_public_id=public_id)
+    role_names = _role_names()
+    statuses = choice_labels(DelegatedAdminRelationship, "status")
+    rows = []
+    for relationship in relationships:
+        customer_id = relationship.customer_id
+        slot = delegated.get(customer_id)
+        live = requested_roles = None
+        held = ()
+        if slot is not None:
+            terms = slot["live"]
+            if terms is not None:
+                held = terms.roles
+                live = DelegatedAccess(
+                    role_names=role_names(terms.roles),
+                    status_name=statuses.get(terms.status, terms.status),
+                    ends_at=terms.ends_at,
+                    days_left=terms.days_left,
+                    ends_soon=terms.ends_soon,
+                    auto_extend=terms.auto_extend,
                 )
-            else:
-                live.summary = sentence(until, date=day(live.ends_at))
-            live.days_left_label = sentence(ngettext("in %(days)s day", "in %(days)s days", days), days=days)
-        for subscription in row.subscriptions:
-            subscription.status_name = subscription_statuses.get(subscription.status, subscription.status)
-            subscription.seats_label = subscription.renewal_label = ""
-            if subscription.offer.seat_based:
-                seats = subscription.seats
-                subscription.seats_label = sentence(
-                    ngettext("%(seats)s seat", "%(seats)s seats", seats), seats=seats
-                )
-            if subscription.is_live:
-                renewal = renews if subscription.auto_renew else ends
-                subscription.renewal_label = sentence(renewal, date=day(subscription.renews_at))
+            if slot["pending"] is not None:
+                requested_roles = role_names(slot["pending"].roles)
+        lines = subscriptions.get(
+            (customer_id, organization.pk if is_reseller else relationship.reseller_id), ()
+        )
+        if is_reseller:
+            customer_public_id, reseller_name = relationship.customer_public_id, ""
+            links = {
+                "users_url": users_url(customer_public_id),
+                "licences_url": licences_url(customer_public_id),
+            }
+        else:
+            customer = parties[customer_id]
+            reseller = parties[relationship.reseller_id]
+            customer_public_id, reseller_name = customer.public_id, reseller.legal_name
+            links = {"order_url": f"{order_url(customer_public_id)}?kind=new&reseller={reseller.public_id}"}
+        rows.append(
+            CustomerRow(
+                customer_id=customer_id,
+                customer_name=relationship.customer_name,
+                started_at=relationship.started_at,
+                url=url(customer_public_id),
+                provider_names=tuple(providers.get(customer_id, ())),
+                reseller_name=reseller_name,
+                delegated_admin=live,
+                requested_roles=requested_roles,
+                # a customer may have a thousand: the row shows the first ones, the customer's page all
+                subscriptions=tuple(lines[:SUBSCRIPTIONS_PER_ROW]),
+                subscriptions_more=len(lines) > SUBSCRIPTIONS_PER_ROW,
+                holds_user_admin=selectors.role_satisfied(held, DelegatedRole.USER_ADMIN),
+                holds_license_admin=selectors.role_satisfied(held, DelegatedRole.LICENSE_ADMIN),
+                **links,
+            )
+        )
+    return rows
 
 
 class CustomerView(_PartnerPage):
@@ -301,15 +413,53 @@ class ExpiryRadarView(_PartnerPage):
     def get(self, request):
         now = timezone.now()
         page = keyset_page(
-            selectors.delegated_admins_expiring(self.organization, days=EXPIRING_DAYS, now=now),
+            selectors.delegated_admins_expiring(self.organization, days=EXPIRING_DAYS, now=now).only(
+                *RADAR_COLUMNS
+            ),
             ordering=RADAR_ORDERING,
             query=request.GET,
             nulls_excluded=True,
         )
         for row in page.object_list:
             row.days_left = reads.days_left(row.ends_at, now)
-        context = self.get_context_data(page=page, expiring_days=EXPIRING_DAYS)
+        context = self.get_context_data(
+            page=page, rows=expiring_rows(self.organization, page.object_list), expiring_days=EXPIRING_DAYS
+        )
         return render(request, "customers/expiring.html", context)
+
+
+class ExpiringRow(NamedTuple):
+    """What a row of the expiry radar prints, in plain values (its ``{% memo %}`` is keyed by them)."""
+
+    customer_name: str
+    url: str
+    request_url: str  # request the roles again
+    role_names: tuple[str, ...]
+    ends_at: datetime
+    days_left: int
+    auto_extend: bool
+
+
+def expiring_rows(organization: Organization, relationships) -> list[ExpiringRow]:
+    """The expiry radar's rows (``days_left`` already marked on them)."""
+    public_id = organization.public_id
+    url = RowLink("customers:customer", "customer_id", organization_public_id=public_id)
+    request_url = RowLink(
+        "customers:delegated_admin_request", "customer_id", organization_public_id=public_id
+    )
+    role_names = _role_names()
+    return [
+        ExpiringRow(
+            customer_name=relationship.customer.legal_name,
+            url=url(relationship.customer.public_id),
+            request_url=request_url(relationship.customer.public_id),
+            role_names=role_names(tuple(relationship.roles)),
+            ends_at=relationship.ends_at,
+            days_left=relationship.days_left,
+            auto_extend=relationship.auto_extend,
+        )
+        for relationship in relationships
+    ]
 
 
 class _DraftPage(_PartnerPage):

@@ -1,6 +1,9 @@
 """A reseller's side: Find a provider (the directory), one provider's listing with Request to connect,
 and the Indirect providers page (its partnerships and the requests it sent)."""
 
+from datetime import datetime
+from typing import NamedTuple
+
 from django import forms
 from django.contrib import messages
 from django.http import Http404
@@ -9,18 +12,20 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django_countries import countries as all_countries
 
+from accounts.models import Organization
 from accounts.roles import Permission
 from accounts.scoping import OrganizationView
 from portal.errors import DomainError, form_add_domain_error
 from portal.lists import keyset_page
+from portal.rows import RowLink, choice_labels
 from providers import selectors
-from providers.models import HELP_KINDS, LANGUAGE_CHOICES, Partnership
+from providers.models import HELP_KINDS, LANGUAGE_CHOICES, Partnership, PartnershipRequest
 from providers.services.requests import (
     country_served_require,
     partnership_request_create,
     partnership_request_withdraw,
 )
-from providers.views.partnership_rows import partnership_rows_ready
+from providers.views.partnership_rows import partnership_rows
 
 #: Results per page of the directory (cards are taller than table rows).
 DIRECTORY_PAGE_SIZE = 20
@@ -62,6 +67,41 @@ class RequestForm(forms.Form):
     )
 
 
+class RequestSentRow(NamedTuple):
+    """What a row of the reseller's requests prints but its Withdraw form (a CSRF token: outside the row's
+    ``{% memo %}``). The dates are formatted by the memo's body."""
+
+    provider_name: str
+    message: str
+    status: str
+    status_label: str
+    created_at: datetime
+    reason: str
+    decided_at: datetime | None
+    withdraw_url: str  # while open, else ""
+
+
+def request_sent_rows(reseller: Organization, requests) -> list[RequestSentRow]:
+    """The rows of the reseller's requests (``selectors.requests_sent_list_rows``)."""
+    if not requests:
+        return []
+    withdraw = RowLink("providers:request_withdraw", "request_id", organization_public_id=reseller.public_id)
+    statuses = choice_labels(PartnershipRequest, "status")
+    return [
+        RequestSentRow(
+            provider_name=sent.provider_name,
+            message=sent.message,
+            status=sent.status,
+            status_label=statuses.get(sent.status, sent.status),
+            created_at=sent.created_at,
+            reason=sent.reason,
+            decided_at=sent.decided_at,
+            withdraw_url=withdraw(sent.public_id) if sent.status == PartnershipRequest.Status.OPEN else "",
+        )
+        for sent in requests
+    ]
+
+
 class ProviderListView(OrganizationView):
     """Indirect providers: the reseller's partnerships, and the requests it sent."""
 
@@ -77,7 +117,6 @@ class ProviderListView(OrganizationView):
             ordering=selectors.PARTNERSHIP_ORDERING,
             query=request.GET,
         )
-        partnership_rows_ready(self.organization, page.object_list)
         requests_page = keyset_page(
             selectors.requests_sent_list_rows(self.organization),
             ordering=selectors.REQUEST_ORDERING,
@@ -87,7 +126,9 @@ class ProviderListView(OrganizationView):
         )
         context = self.get_context_data(
             page=page,
+            rows=partnership_rows(self.organization, page.object_list),
             requests_page=requests_page,
+            request_rows=request_sent_rows(self.organization, requests_page.object_list),
             status_filter=status_filter,
             can_manage=self.membership.can(Permission.PARTNERS_MANAGE),
             can_invite_customers=self.membership.can(Permission.CUSTOMERS_INVITE),

@@ -6,7 +6,10 @@ the draft page is rendered there, never redirected to, and never cached; sending
 portal posts the token back in the form's body. No URL ever carries it.
 """
 
+import dataclasses
 import uuid
+from datetime import datetime
+from typing import NamedTuple
 
 from django import forms
 from django.conf import settings
@@ -16,8 +19,9 @@ from django.shortcuts import redirect, render
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django_countries import countries
 
-from accounts.models import PARTNER_ID_PATTERN
+from accounts.models import PARTNER_ID_PATTERN, Organization
 from accounts.roles import Permission
 from accounts.scoping import OrganizationView
 from portal.csv_export import EXPORT_FETCH_ROWS, csv_response
@@ -26,6 +30,7 @@ from portal.invitations.draft_views import InvitationActionsMixin
 from portal.invitations.drafts import DraftForm, mailto_href
 from portal.invitations.models import LinkInvitationStatus
 from portal.lists import keyset_page
+from portal.rows import RowLink, choice_labels
 from providers import selectors
 from providers.models import PartnershipInvitation, PartnershipRequest, PartnershipStatus, RequestStatus
 from providers.services.invitations import (
@@ -37,7 +42,7 @@ from providers.services.invitations import (
     partnership_invitation_revoke,
 )
 from providers.services.requests import partnership_request_decline
-from providers.views.partnership_rows import partnership_rows_ready
+from providers.views.partnership_rows import partnership_rows
 
 #: The value of a status filter that shows every status.
 ALL = "all"
@@ -102,6 +107,40 @@ class RequestFilterForm(_FilterForm):
     )
 
 
+#: The list filter forms by name, for ``FilterValues`` to make one again.
+_FILTER_FORMS = {
+    form_class.__name__: form_class
+    for form_class in (ResellerFilterForm, InvitationFilterForm, RequestFilterForm)
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class FilterValues:
+    """What a list's filter form without errors prints, in plain values: its class, the value sent for
+    each field (None: not sent) and whether it was sent at all. The page's ``{% memo %}`` keys the form's
+    HTML by these values (and the language): the fields are printed once per process and filters, not on
+    every request. A form with errors prints them itself (``of`` gives None)."""
+
+    form_name: str
+    data: tuple[tuple[str, str | None], ...]
+    bound: bool
+
+    @classmethod
+    def of(cls, form: _FilterForm) -> "FilterValues | None":
+        if form.errors:
+            return None
+        return cls(
+            form_name=type(form).__name__,
+            data=tuple((name, form[name].data) for name in form.fields),
+            bound=form.is_bound,
+        )
+
+    @property
+    def form(self) -> _FilterForm:
+        """A form that prints what the form these values came from printed."""
+        return _FILTER_FORMS[self.form_name](dict(self.data) if self.bound else None)
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField(
         label=gettext_lazy("Recipient's email address"),
@@ -132,6 +171,105 @@ class DeclineForm(forms.Form):
     )
 
 
+# --- Rows (plain values: each row's ``{% memo %}`` keys it by them) ---------------------------------
+
+
+class InvitationRow(NamedTuple):
+    """What a row of the invitations list prints but its Resend and Revoke forms (a CSRF token: outside
+    the row's memo). The dates are formatted by the memo's body."""
+
+    email: str
+    invited_by: str | None  # the inviter's name; None: nobody
+    emailed_at: datetime | None
+    partner_id: str
+    status: str
+    status_label: str
+    created_at: datetime
+    expires_at: datetime
+    resend_url: str  # "" once accepted
+    revoke_url: str  # "" unless pending
+
+
+def invitation_rows(provider: Organization, invitations) -> list[InvitationRow]:
+    """The rows of the provider's invitations list (``selectors.invitation_list_rows``)."""
+    if not invitations:
+        return []
+    org_id = provider.public_id
+    resend = RowLink(
+        "providers:invitation_resend", "partnership_invitation_id", organization_public_id=org_id
+    )
+    revoke = RowLink(
+        "providers:invitation_revoke", "partnership_invitation_id", organization_public_id=org_id
+    )
+    statuses = choice_labels(PartnershipInvitation, "status")
+    return [
+        InvitationRow(
+            email=invitation.email,
+            invited_by=invitation.invited_by.get_full_name() if invitation.invited_by else None,
+            emailed_at=invitation.emailed_at,
+            partner_id=invitation.partner_id,
+            status=invitation.status,
+            status_label=statuses.get(invitation.status, invitation.status),
+            created_at=invitation.created_at,
+            expires_at=invitation.expires_at,
+            resend_url=resend(invitation.public_id)
+            if invitation.status != LinkInvitationStatus.ACCEPTED
+            else "",
+            revoke_url=revoke(invitation.public_id)
+            if invitation.status == LinkInvitationStatus.PENDING
+            else "",
+        )
+        for invitation in invitations
+    ]
+
+
+class RequestRow(NamedTuple):
+    """What a row of the provider's list of requests received prints. The date is formatted by the
+    memo's body."""
+
+    public_id: str
+    reseller_name: str
+    partner_id: str | None
+    country_name: str
+    requested_by: str | None  # the requester's email address; None: nobody
+    message: str
+    reason: str
+    status: str
+    status_label: str
+    created_at: datetime
+    decline_url: str  # "" unless open
+
+
+def request_rows(provider: Organization, requests) -> list[RequestRow]:
+    """The rows of the provider's list of requests (``selectors.requests_received_list_rows``)."""
+    if not requests:
+        return []
+    decline = RowLink("providers:request_decline", "request_id", organization_public_id=provider.public_id)
+    statuses = choice_labels(PartnershipRequest, "status")
+    country_names: dict[str, str] = {}
+    rows = []
+    for received in requests:
+        country = received.reseller_country
+        if country not in country_names:
+            country_names[country] = countries.name(country)
+        rows.append(
+            RequestRow(
+                public_id=str(received.public_id),
+                reseller_name=received.reseller_name,
+                partner_id=received.reseller_partner_id,
+                country_name=country_names[country],
+                requested_by=received.requested_by_email,
+                message=received.message,
+                reason=received.reason,
+                status=received.status,
+                status_label=statuses.get(received.status, received.status),
+                created_at=received.created_at,
+                decline_url=decline(received.public_id) if received.status == RequestStatus.OPEN else "",
+            )
+        )
+    return rows
+
+
 # --- Pages ----------------------------------------------------------------------------------------
 
 
@@ -150,12 +288,19 @@ class _ProviderPage(OrganizationView):
             return form, None
         return form, form.filters()
 
-    def render_list(self, request, template: str, form, rows, ordering, rows_ready=None, **context):
+    def render_list(self, request, template: str, form, rows, ordering, rows_of=None, **context):
+        """The list's page; ``rows_of(organization, page.object_list)``, when given, makes the ``rows`` the
+        template prints (plain values its ``{% memo %}`` keys each row by)."""
         page = None if rows is None else keyset_page(rows, ordering=ordering, query=request.GET)
-        if page is not None and rows_ready is not None:
-            rows_ready(self.organization, page.object_list)
+        if rows_of is not None:
+            context["rows"] = [] if page is None else rows_of(self.organization, page.object_list)
         context = self.get_context_data(
-            form=form, page=page, can_manage=self.can_manage, query_string=_filters_query(request), **context
+            form=form,
+            filter_values=FilterValues.of(form),
+            page=page,
+            can_manage=self.can_manage,
+            query_string=_filters_query(request),
+            **context,
         )
         return render(request, template, context, status=400 if page is None else 200)
 
@@ -180,7 +325,7 @@ class ResellerListView(_ProviderPage):
             form,
             partnerships,
             selectors.PARTNERSHIP_ORDERING,
-            rows_ready=partnership_rows_ready,
+            rows_of=partnership_rows,
         )
 
 
@@ -225,18 +370,32 @@ class ResellerExportView(_ProviderPage):
 class InvitationListView(_ProviderPage):
     def get(self, request):
         form, filters = self.filtered(InvitationFilterForm, request)
-        invitations = None if filters is None else selectors.invitations_sent(self.organization, **filters)
+        invitations = (
+            None if filters is None else selectors.invitation_list_rows(self.organization, **filters)
+        )
         return self.render_list(
-            request, "providers/invitations.html", form, invitations, selectors.INVITATION_ORDERING
+            request,
+            "providers/invitations.html",
+            form,
+            invitations,
+            selectors.INVITATION_ORDERING,
+            rows_of=invitation_rows,
         )
 
 
 class RequestListView(_ProviderPage):
     def get(self, request):
         form, filters = self.filtered(RequestFilterForm, request)
-        requests = None if filters is None else selectors.requests_received(self.organization, **filters)
+        requests = (
+            None if filters is None else selectors.requests_received_list_rows(self.organization, **filters)
+        )
         return self.render_list(
-            request, "providers/requests.html", form, requests, selectors.REQUEST_ORDERING
+            request,
+            "providers/requests.html",
+            form,
+            requests,
+            selectors.REQUEST_ORDERING,
+            rows_of=request_rows,
         )
 
 

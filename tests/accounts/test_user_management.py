@@ -216,6 +216,6 @@ def test_a_members_roles_read_in_the_catalogues_order_on_the_page(
     )
 
     assert response.status_code == 200
-    row = next(member for member in response.context["page"].object_list if member.pk == both.pk)
+    row = next(row for row in response.context["rows"] if row.email == both.user.email)
     assert row.roles_text == expected
     assert expected in response.content.decode()

@@ -96,8 +96,10 @@ def test_the_orders_list_links_each_row_to_its_order_with_its_labels(client, lin
     assert [row.pk for row in listed] == list(
         selectors.orders_visible_to(organization).values_list("pk", flat=True)
     )
-    for row in listed:
-        order = Order.objects.get(pk=row.pk)
+    rows = response.context["rows"]
+    assert len(rows) == len(listed)
+    for listed_order, row in zip(listed, rows, strict=True):
+        order = Order.objects.get(pk=listed_order.pk)
         link_to = reverse(
             "commerce:order",
             kwargs={"organization_public_id": organization.public_id, "order_id": order.public_id},

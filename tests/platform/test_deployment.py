@@ -86,21 +86,57 @@ def test_behind_pgbouncer_no_cursor_outlives_a_transaction_and_nothing_is_prepar
 
     assert pooled.returncode == 0, pooled.stderr
     assert json.loads(pooled.stdout.strip().splitlines()[-1]) == [True, 0, None, ""]
-    assert json.loads(direct.stdout.strip().splitlines()[-1]) == [False, 60, "default", "-c jit=off"]
+    assert json.loads(direct.stdout.strip().splitlines()[-1]) == [False, 60, 2**31 - 1, "-c jit=off"]
 
 
-def test_server_side_binding_is_chosen_by_setting_and_never_behind_pgbouncer(tmp_path):
+def test_prepared_statements_are_on_by_default_and_never_behind_pgbouncer(tmp_path):
     code = (
-        "import django; from django.conf import settings; django.setup(); "
-        "print(settings.DATABASES['default']['OPTIONS'].get('server_side_binding', False))"
+        "import django, json; from django.conf import settings; django.setup(); "
+        "options = settings.DATABASES['default']['OPTIONS']; "
+        "print(json.dumps([getattr(settings, 'DATABASE_PREPARED_STATEMENTS', False), "
+        "options.get('server_side_binding', False), options.get('prepare_threshold')]))"
     )
-    on = {**PRODUCTION, "DATABASE_SERVER_SIDE_BINDING": "true"}
     results = {
         "default": run_python(code, PRODUCTION, tmp_path),
-        "on": run_python(code, on, tmp_path),
-        "pooled": run_python(code, {**on, "DATABASE_BEHIND_PGBOUNCER": "true"}, tmp_path),
+        "threshold": run_python(code, {**PRODUCTION, "DATABASE_PREPARE_THRESHOLD": "5"}, tmp_path),
+        "off": run_python(code, {**PRODUCTION, "DATABASE_PREPARED_STATEMENTS": "false"}, tmp_path),
+        "pooled": run_python(code, {**PRODUCTION, "DATABASE_BEHIND_PGBOUNCER": "true"}, tmp_path),
     }
     for result in results.values():
         assert result.returncode == 0, result.stderr
-    printed = {name: result.stdout.strip().splitlines()[-1] for name, result in results.items()}
-    assert printed == {"default": "False", "on": "True", "pooled": "False"}
+    printed = {name: json.loads(result.stdout.strip().splitlines()[-1]) for name, result in results.items()}
+    # Django prepares nothing unless prepare_threshold is set: binding alone is not enough
+    assert printed == {
+        "default": [True, True, 2**31 - 1],  # never by count: only what portal.prepared prepares
+        "threshold": [True, True, 5],
+        "off": [False, False, None],
+        "pooled": [False, False, None],
+    }
+
+
+def _prepared_statements() -> list[str]:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        return [row[0] for row in cursor.fetchall()]
+
+
+def test_the_shell_queries_are_prepared_and_the_pages_queries_are_not(db, django_assert_num_queries):
+    """What the setting promises, seen in PostgreSQL: the switcher's query (portal.prepared) is held by the
+    server after its first run, through Django's cursor (counted like any query); an ordinary query run
+    again and again is not prepared (no generic plans for the list pages)."""
+    from accounts.models import Organization
+    from accounts.selectors import organizations_switcher
+    from tests.factories.accounts import MembershipFactory
+
+    membership = MembershipFactory()
+    for _ in range(6):
+        list(Organization.objects.filter(pk=-1))
+    with django_assert_num_queries(1):
+        organizations, _more = organizations_switcher(user=membership.user)
+    assert [row["id"] for row in organizations] == [membership.organization_id]
+
+    prepared = _prepared_statements()
+    assert len(prepared) == 1
+    assert 'INNER JOIN "accounts_membership"' in prepared[0] and "$1" in prepared[0]

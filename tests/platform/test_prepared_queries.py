@@ -106,6 +106,30 @@ def test_the_switcher_is_the_querysets():
     assert all(isinstance(row["public_id"], uuid.UUID) for row in rows)
 
 
+@pytest.mark.parametrize("organizations", [1, 10, 11, 14])
+def test_the_membership_brings_the_switcher_the_switcher_query_gives(organizations):
+    """On PostgreSQL the membership query carries the switcher's rows: the same rows, in the same order,
+    with the same "more", as the switcher's own query (which pages without a membership still run)."""
+    user = UserFactory()
+    page = MembershipFactory(user=user, organization=OrganizationFactory(legal_name="Mid KK"))
+    for n in range(organizations - 1):
+        name = f"{'zAbB'[n % 4]}{n:02d} KK"  # before and after the page's, in both cases
+        MembershipFactory(user=user, organization=OrganizationFactory(legal_name=name))
+    MembershipFactory(user=user, organization=OrganizationFactory(status=Organization.Status.SUSPENDED))
+    MembershipFactory(user=user, status=Membership.Status.DEACTIVATED, organization=OrganizationFactory())
+    MembershipFactory(organization=page.organization)  # another user's
+
+    with CaptureQueriesContext(connection) as queries:
+        membership = selectors.membership_active_for_user(
+            user=user, organization_public_id=page.organization.public_id
+        )
+        carried = selectors.membership_switcher(membership)
+    assert len(queries) == 1
+    assert carried == selectors.organizations_switcher(user=user)
+    assert len(carried[0]) == min(organizations, 10)
+    assert carried[1] is (organizations > 10)
+
+
 def test_a_parameter_the_sql_does_not_carry_once_is_refused():
     def build(*, user_id):
         return Membership.objects.filter(user_id=user_id).exclude(organization__memberships__user_id=user_id)

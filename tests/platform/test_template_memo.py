@@ -1,0 +1,233 @@
+"""{% memo %} (portal/memo.py): a fragment's HTML kept per process, keyed by every value it prints, so what a
+page shows is what it would show without the memo: new data, another language, another user."""
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from typing import NamedTuple
+
+import pytest
+from django.template import Context, Template, TemplateSyntaxError
+from django.test import Client, override_settings
+from django.urls import reverse
+from django.utils import translation
+from django.utils.functional import SimpleLazyObject
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
+
+from accounts.models import Organization
+from accounts.roles import Role
+from portal.memo import FragmentMemo, Unfreezable, freeze, memo
+from tests.factories.accounts import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
+
+
+class Row(NamedTuple):
+    name: str
+    seats: int
+
+
+@dataclass(frozen=True)
+class Item:
+    label: str
+    active: bool
+
+
+@dataclass
+class Mutable:
+    label: str
+
+
+def _render(source: str, **context) -> str:
+    return Template("{% load i18n memo %}" + source).render(Context(context))
+
+
+def test_equal_keys_exactly_for_values_that_print_alike():
+    assert freeze("a") == freeze("a")
+    assert freeze("<b>") != freeze(mark_safe("<b>"))
+    assert freeze(True) != freeze(1) and freeze(0) != freeze(False) and freeze(1) != freeze(1.0)
+    moment = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    tokyo = moment.astimezone(timezone(timedelta(hours=9)))
+    assert moment == tokyo and freeze(moment) != freeze(tokyo)  # the same instant, printed otherwise
+    assert freeze(Row("a", 1)) == freeze(Row("a", 1)) != freeze(("a", 1))
+    assert freeze(Item("a", True)) != freeze(Item("a", False))
+    assert freeze({"a": [1, (2, None)]}) == freeze({"a": [1, (2, None)]}) != freeze({"a": [1, (2, 0)]})
+    assert freeze(Organization.Kind.RESELLER) == freeze(Organization.Kind.RESELLER)
+    assert freeze(SimpleLazyObject(lambda: Row("a", 1))) == freeze(Row("a", 1))
+    public_id = uuid.uuid4()
+    assert freeze(public_id) == freeze(uuid.UUID(str(public_id)))
+    with translation.override("ja"):
+        assert freeze(gettext_lazy("Customers")) == (str, "顧客")
+
+
+@pytest.mark.django_db
+def test_what_a_memo_cannot_key_by_what_it_is_is_refused():
+    organization = OrganizationFactory()
+    for value in (organization, Mutable("a"), {"a": organization}, object()):
+        with pytest.raises(Unfreezable):
+            freeze(value)
+
+
+def test_a_fragment_prints_what_it_would_print_without_the_memo():
+    source = "{% memo row=row %}<td>{{ row.name }}</td><td>{{ row.seats }}</td>{% endmemo %}"
+    plain = "<td>{{ row.name }}</td><td>{{ row.seats }}</td>"
+    for row in (Row("Contoso <Japan>", 3), Row("Fabrikam", 4), Row("Contoso <Japan>", 3)):
+        assert _render(source, row=row) == _render("{% load i18n %}" + plain, row=row)
+    assert _render(source, row=Row("Fabrikam", 5)) == "<td>Fabrikam</td><td>5</td>"
+
+
+def test_the_second_render_is_read_from_the_memo_and_new_values_render_anew():
+    memo.clear()
+    template = Template("{% load memo %}{% memo name=name %}<p>{{ name }}</p>{% endmemo %}")
+    assert template.render(Context({"name": "a"})) == "<p>a</p>"
+    assert (memo.hits, memo.misses) == (0, 1)
+    assert template.render(Context({"name": "a"})) == "<p>a</p>"
+    assert (memo.hits, memo.misses) == (1, 1)
+    assert template.render(Context({"name": "b"})) == "<p>b</p>"
+    assert (memo.hits, memo.misses) == (1, 2)
+
+
+def test_the_body_sees_the_named_values_only():
+    # a variable the key would not hold cannot be printed from the memo: it is not there
+    assert _render("{% memo a=a %}[{{ a }}|{{ b }}]{% endmemo %}", a="1", b="2") == "[1|]"
+
+
+def test_two_tags_never_share_fragments():
+    source = "{% memo v=v %}one {{ v }}{% endmemo %} {% memo v=v %}two {{ v }}{% endmemo %}"
+    assert _render(source, v="x") == "one x two x"
+
+
+@pytest.mark.parametrize(("language", "expected"), [("en", "Customers"), ("ja", "顧客")])
+def test_the_language_is_in_the_key(language, expected):
+    template = Template('{% load i18n memo %}{% memo v=v %}{% translate "Customers" %}{% endmemo %}')
+    template.render(Context({"v": 1}))  # another language first, then this one
+    with translation.override(language):
+        assert template.render(Context({"v": 1})) == expected
+
+
+def test_the_time_zone_is_in_the_key():
+    template = Template('{% load memo %}{% memo at=at %}{{ at|date:"H:i" }}{% endmemo %}')
+    at = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
+    with override_settings(TIME_ZONE="UTC"):
+        assert template.render(Context({"at": at})) == "12:00"
+        from django.utils import timezone as django_timezone
+
+        with django_timezone.override("Asia/Tokyo"):
+            assert template.render(Context({"at": at})) == "21:00"
+        assert template.render(Context({"at": at})) == "12:00"
+
+
+def test_a_csrf_token_in_a_memo_is_refused_when_the_template_compiles():
+    with pytest.raises(TemplateSyntaxError, match="CSRF"):
+        Template("{% load memo %}{% memo a=a %}<form>{% csrf_token %}</form>{% endmemo %}")
+    with pytest.raises(TemplateSyntaxError, match="name=value"):
+        Template("{% load memo %}{% memo a %}{% endmemo %}")
+
+
+@pytest.mark.django_db
+def test_an_unkeyable_value_fails_under_strict_and_renders_without_the_memo_otherwise(caplog):
+    organization = OrganizationFactory(legal_name="Contoso")
+    template = Template("{% load memo %}{% memo o=o %}{{ o.legal_name }}{% endmemo %}")
+    with pytest.raises(Unfreezable):
+        template.render(Context({"o": organization}))
+    memo.clear()
+    with override_settings(TEMPLATE_MEMO_STRICT=False), caplog.at_level(logging.WARNING, "portal.memo"):
+        assert template.render(Context({"o": organization})) == "Contoso"
+        organization.legal_name = "Contoso Japan"
+        assert template.render(Context({"o": organization})) == "Contoso Japan"
+    assert len(memo) == 0
+    assert [record.getMessage() for record in caplog.records] == [
+        "template memo at ?:1 not used: a memo cannot key a accounts.models.Organization"
+    ]  # once per fragment
+
+
+def test_the_memo_keeps_its_most_recently_used_fragments_only():
+    fragments = FragmentMemo(entries=2)
+    fragments.put("a", "A")
+    fragments.put("b", "B")
+    assert fragments.get("a") == "A"  # a is now the most recently used
+    fragments.put("c", "C")
+    assert (fragments.get("a"), fragments.get("b"), fragments.get("c")) == ("A", None, "C")
+    assert len(fragments) == 2
+    small = FragmentMemo(entries=10, characters=5)
+    small.put("a", "AA")
+    small.put("b", "BB")
+    small.put("a", "AAA")  # replaced: counted once
+    assert (small.get("a"), small.get("b")) == ("AAA", "BB")
+    small.put("c", "CC")  # 7 characters: the least recently used goes
+    assert (small.get("a"), small.get("b"), small.get("c")) == (None, "BB", "CC")
+    small.put("d", "DDDDDD")  # larger than the whole memo: not kept, nothing dropped
+    assert (small.get("d"), len(small)) == (None, 2)
+    nothing = FragmentMemo(entries=0)
+    nothing.put("a", "A")
+    assert nothing.get("a") is None
+
+
+@pytest.mark.django_db
+def test_the_shell_shows_a_new_name_at_once():
+    """The top bar and the switcher are memoized: a renamed organization or user shows on the next page."""
+    user = UserFactory(full_name="Aiko Tanaka")
+    organization = OrganizationFactory(legal_name="Fabrikam Cloud Solutions")
+    other = OrganizationFactory(legal_name="Contoso Distribution")
+    MembershipFactory(user=user, organization=organization, roles=[Role.GLOBAL_ADMIN])
+    MembershipFactory(user=user, organization=other, roles=[Role.GLOBAL_ADMIN])
+    browser = Client()
+    assert (
+        browser.post(reverse("account_login"), {"login": user.email, "password": PASSWORD}).status_code == 302
+    )
+    page = reverse("accounts:organization_dashboard", args=[organization.public_id])
+
+    first = browser.get(page).content.decode()
+    assert "Fabrikam Cloud Solutions" in first and "Contoso Distribution" in first and ">Aiko<" in first
+    assert browser.get(page).content.decode().count("Fabrikam Cloud Solutions") == first.count(
+        "Fabrikam Cloud Solutions"
+    )
+
+    Organization.objects.filter(pk=other.pk).update(legal_name="Contoso Japan")
+    user.full_name = "Haruto Sato"
+    user.save(update_fields=["full_name"])
+    second = browser.get(page).content.decode()
+    assert "Contoso Japan" in second and "Contoso Distribution" not in second
+    assert ">Haruto<" in second and ">Aiko<" not in second
+
+
+@pytest.mark.django_db
+def test_the_dashboard_cards_come_from_the_memo_and_show_new_figures_at_once():
+    user = UserFactory(full_name="Aiko Tanaka")
+    organization = OrganizationFactory(legal_name="Fabrikam Cloud Solutions")
+    MembershipFactory(user=user, organization=organization, roles=[Role.GLOBAL_ADMIN])
+    browser = Client()
+    signed_in = browser.post(reverse("account_login"), {"login": user.email, "password": PASSWORD})
+    assert signed_in.status_code == 302
+    page = reverse("accounts:organization_dashboard", args=[organization.public_id])
+    masked = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+    browser.get(page)  # shows the "signed in" message once
+
+    first = masked.sub("", browser.get(page).content.decode())
+    hits = memo.hits
+    second = masked.sub("", browser.get(page).content.decode())
+    assert second == first
+    cards = first.count('<article class="card')
+    assert cards >= 3 and memo.hits - hits >= cards - 1  # every card but the one with a form, and the shell
+
+    def members_shown(html: str) -> str:
+        return re.search(r"Active members</dt><dd>(\d+)</dd>", html).group(1)
+
+    assert members_shown(second) == "1"
+    MembershipFactory(organization=organization)
+    assert members_shown(browser.get(page).content.decode()) == "2"
+
+
+def test_a_language_block_around_a_memo_is_in_its_key():
+    """The language and time zone are read once per template render, except for a memo inside a block
+    that switches them for a part of the template (an email in its recipient's language, say)."""
+    template = Template(
+        '{% load i18n memo %}{% memo v=v %}{% translate "Customers" %}{% endmemo %}|'
+        '{% language recipient %}{% memo v=v %}{% translate "Customers" %}{% endmemo %}{% endlanguage %}'
+    )
+    with translation.override("en"):
+        assert template.render(Context({"v": 1, "recipient": "ja"})) == "Customers|顧客"
+        assert template.render(Context({"v": 1, "recipient": "en"})) == "Customers|Customers"
+    with translation.override("ja"):
+        assert template.render(Context({"v": 1, "recipient": "en"})) == "顧客|Customers"
