@@ -39,6 +39,12 @@ Usage::
     .venv/bin/python bench/throughput.py                       # defaults: 3 rounds of 4 s per target
     .venv/bin/python bench/throughput.py --rounds 1 --seconds 2 --profile
     DATABASE_URL=postgres://... REDIS_URL=redis://... .venv/bin/python bench/throughput.py
+    .venv/bin/python bench/throughput.py --memo-entries 0          # every fragment rendered anew
+
+The pages print their shell, cards and rows through ``{% memo %}`` (portal/memo.py): after each page's
+first requests (the warm-up) a worker prints an unchanged row from its memo, as it does for any member who
+opens a page again while its rows stay the same. ``--memo-entries 0`` measures a worker that keeps none,
+as on the first visit of every page.
 
 Goals (issue 12): organization dashboard >= 0.7 of the bare view's req/s, User management and every other
 organization page >= 0.5, peak RSS <= 150 MB per worker.

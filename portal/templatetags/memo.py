@@ -8,7 +8,8 @@ The body sees the named values only; ``{% csrf_token %}`` in it is refused when 
 """
 
 from django import template
-from django.template.base import token_kwargs
+from django.conf import settings
+from django.template.base import Variable, VariableDoesNotExist, token_kwargs
 from django.template.defaulttags import CsrfTokenNode
 from django.urls import get_script_prefix, get_urlconf
 from django.utils import timezone
@@ -53,6 +54,8 @@ class MemoNode(template.Node):
         self.fragment = fragment_id()
 
     def render(self, context):
+        if _strict():
+            self._check_names(context)
         values = {name: expression.resolve(context) for name, expression in self.values.items()}
         try:
             frozen = tuple((name, freeze(value)) for name, value in values.items())
@@ -65,6 +68,25 @@ class MemoNode(template.Node):
             html = self.nodelist.render(context.new(values))
             memo.put(key, html)
         return html
+
+    def _check_names(self, context) -> None:
+        """Under ``TEMPLATE_MEMO_STRICT`` (the tests), a value that names nothing is an error, not an empty
+        string: a memo inside another sees only the outer one's names, and a name the outer one did not
+        pass would silently print nothing. A value that may be missing says so with a filter
+        (``|default:""``)."""
+        for name, expression in self.values.items():
+            if expression.filters or not isinstance(expression.var, Variable):
+                continue
+            try:
+                expression.var.resolve(context)
+            except VariableDoesNotExist:
+                raise template.TemplateSyntaxError(
+                    f"memo at {self.where}: {name}={expression.token} names nothing here"
+                ) from None
+
+
+def _strict() -> bool:
+    return getattr(settings, "TEMPLATE_MEMO_STRICT", False)
 
 
 @register.tag("memo")

@@ -160,7 +160,7 @@ def test_the_second_request_of_user_management_is_read_from_the_memo_and_is_the_
     hits, misses = memo.hits, memo.misses
     second = client.get(page_url("users", admin.organization))
 
-    assert memo.hits - hits >= rows + 1  # the members and the invitation
+    assert memo.hits - hits >= 2  # the members' table (one memo for the same rows) and the invitation
     assert memo.misses == misses  # nothing printed anew
     assert body_of(second) == body_of(first)
     # The invitation's resend form is outside the memo: each response has a token of its own.

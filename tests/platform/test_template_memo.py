@@ -231,3 +231,19 @@ def test_a_language_block_around_a_memo_is_in_its_key():
         assert template.render(Context({"v": 1, "recipient": "en"})) == "Customers|Customers"
     with translation.override("ja"):
         assert template.render(Context({"v": 1, "recipient": "en"})) == "顧客|Customers"
+
+
+def test_a_name_that_names_nothing_fails_under_strict_and_says_where():
+    """A memo inside another sees the outer one's names only: a value the outer one did not pass would
+    print nothing, silently. Under TEMPLATE_MEMO_STRICT (the tests) it is an error; ``|default`` says a
+    value may be missing."""
+    inner_misses = Template(
+        "{% load memo %}{% memo rows=rows %}{% for row in rows %}"
+        "{% memo row=row label=label %}{{ label }}{{ row }}{% endmemo %}{% endfor %}{% endmemo %}"
+    )
+    with pytest.raises(TemplateSyntaxError, match=r"label=label names nothing here"):
+        inner_misses.render(Context({"rows": [1, 2], "label": "#"}))
+    with override_settings(TEMPLATE_MEMO_STRICT=False):
+        assert inner_misses.render(Context({"rows": [1, 2], "label": "#"})) == "12"  # what strict prevents
+    optional = Template('{% load memo %}{% memo label=label|default:"" %}[{{ label }}]{% endmemo %}')
+    assert optional.render(Context({})) == "[]"
