@@ -4,13 +4,15 @@ values (``portal.memo`` says how it is keyed and why it cannot print anything el
     {% load memo %}
     {% for row in rows %}{% memo row=row is_provider=is_provider %}<tr>...</tr>{% endmemo %}{% endfor %}
 
-The body sees the named values only; ``{% csrf_token %}`` in it is refused when the template compiles.
+The body sees the named values only; ``{% csrf_token %}`` or ``{% block %}`` in it is refused when the
+template compiles.
 """
 
 from django import template
 from django.conf import settings
 from django.template.base import Variable, VariableDoesNotExist, token_kwargs
 from django.template.defaulttags import CsrfTokenNode
+from django.template.loader_tags import BlockNode
 from django.urls import get_script_prefix, get_urlconf
 from django.utils import timezone
 from django.utils.translation import get_language
@@ -102,6 +104,8 @@ def do_memo(parser, token):
         raise template.TemplateSyntaxError(
             f"{tag}: a CSRF token changes on every response, it cannot be in a memo"
         )
+    if nodelist.get_nodes_by_type(BlockNode):  # a child template fills it: the key would not say which
+        raise template.TemplateSyntaxError(f"{tag}: a {{% block %}} cannot be in a memo")
     origin = getattr(parser, "origin", None)
     where = f"{getattr(origin, 'template_name', None) or '?'}:{token.lineno}"
     # parse() has not closed the blocks this tag is in: a {% language %} around it switches the language

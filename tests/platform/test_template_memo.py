@@ -121,6 +121,8 @@ def test_the_time_zone_is_in_the_key():
 def test_a_csrf_token_in_a_memo_is_refused_when_the_template_compiles():
     with pytest.raises(TemplateSyntaxError, match="CSRF"):
         Template("{% load memo %}{% memo a=a %}<form>{% csrf_token %}</form>{% endmemo %}")
+    with pytest.raises(TemplateSyntaxError, match="block"):
+        Template("{% load memo %}{% memo a=a %}<title>{% block title %}{% endblock %}</title>{% endmemo %}")
     with pytest.raises(TemplateSyntaxError, match="name=value"):
         Template("{% load memo %}{% memo a %}{% endmemo %}")
 
