@@ -24,7 +24,7 @@ from customers.models import DelegatedRole
 from customers.selectors import role_satisfied
 from portal.csv_export import EXPORT_FETCH_ROWS, csv_response
 from portal.errors import DomainError
-from portal.lists import DEFAULT_PAGE_SIZE, KeysetPage, cursor_for, keyset_page
+from portal.lists import DEFAULT_PAGE_SIZE, keyset_first_page, keyset_page
 from portal.navigation import pages_open_to
 from portal.rows import RowLink, choice_labels, day, minute
 
@@ -74,21 +74,6 @@ def _export_rows(columns, *, lead: int = 0):
             "yes" if auto_renew else "no", currency, price_in_minor_units(unit_price, currency), reseller,
             provider,
         )  # fmt: skip
-
-
-def keyset_first_page(rows: list, *, ordering, query, size: int = DEFAULT_PAGE_SIZE) -> KeysetPage:
-    """The first page of a keyset list from its first ``size + 1`` rows in ``ordering``: what
-    ``portal.lists.keyset_page`` returns when ``query`` names no cursor (a test compares the two)."""
-    more = len(rows) > size
-    rows = rows[:size]
-    next_query = None
-    if rows and more:
-        linked = query.copy()
-        linked.pop("after", None)
-        linked.pop("before", None)
-        linked["after"] = cursor_for(rows[-1], ordering=ordering)
-        next_query = linked.urlencode()
-    return KeysetPage(object_list=rows, next_query=next_query, previous_query=None, first_query=None)
 
 
 class SubscriptionListView(CustomerScopedView):

@@ -16,8 +16,8 @@ from django.urls import reverse
 from commerce import selectors
 from commerce.models import Order, OrderKind, OrderStatus, Subscription, SubscriptionStatus
 from commerce.services import orders as order_services
-from commerce.views.subscriptions import SUBSCRIPTION_ORDERING, keyset_first_page
-from portal.lists import keyset_page
+from commerce.views.subscriptions import SUBSCRIPTION_ORDERING
+from portal.lists import keyset_first_page, keyset_page
 from portal.memo import memo
 from tests.factories.accounts import DirectoryUserFactory
 from tests.factories.commerce import (
