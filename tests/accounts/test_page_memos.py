@@ -3,7 +3,6 @@
 what changed (a new event, another selection, a renamed member, new roles, an invitation that expired)
 shows at once; the forms with a CSRF token stay outside the memo."""
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -16,15 +15,9 @@ from accounts.roles import Role
 from portal.audit.services import audit_record
 from portal.memo import memo
 from tests.factories.accounts import MembershipFactory, MembershipInvitationFactory
+from tests.support.pages import CSRF_TOKEN, body_of
 
 pytestmark = pytest.mark.django_db
-
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]*)"')
-
-
-def body_of(response, status: int = 200) -> str:
-    assert response.status_code == status
-    return CSRF.sub('name="csrfmiddlewaretoken" value=""', response.content.decode())
 
 
 def page_url(name: str, organization) -> str:
@@ -165,7 +158,8 @@ def test_the_second_request_of_user_management_is_read_from_the_memo_and_is_the_
     assert body_of(second) == body_of(first)
     # The invitation's resend form is outside the memo: each response has a token of its own.
     [first_token, second_token] = (
-        CSRF.search(response.content.decode().split('action="/o/')[-1])[1] for response in (first, second)
+        CSRF_TOKEN.search(response.content.decode().split('action="/o/')[-1])[1]
+        for response in (first, second)
     )
     assert first_token and second_token and first_token != second_token
 

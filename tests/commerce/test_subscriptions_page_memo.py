@@ -5,7 +5,6 @@ once, and the provider's auto-renew forms keep a CSRF token of their own respons
 of subscriptions is read by a query compiled once (``own_subscription_rows_first``): the same page as
 ``keyset_page`` gives, and the next pages still are ``keyset_page``'s."""
 
-import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -28,16 +27,11 @@ from tests.factories.commerce import (
 )
 from tests.factories.customers import CustomerFactory
 from tests.factories.providers import ProviderFactory, ResellerFactory
+from tests.support.pages import CSRF_TOKEN, body_of
 
 pytestmark = pytest.mark.django_db
 
 START = datetime(2025, 4, 1, 9, 30, tzinfo=UTC)
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]*)"')
-
-
-def body_of(response) -> str:
-    assert response.status_code == 200
-    return CSRF.sub('name="csrfmiddlewaretoken" value=""', response.content.decode())
 
 
 def subscriptions_url(customer, query=""):
@@ -265,7 +259,7 @@ def test_the_second_request_of_a_partners_customer_page_is_read_from_the_memo(
     assert body_of(second_response) == first
     if side == "provider":
         # each live subscription's auto-renew form, outside the row's memo: this response's own token
-        tokens = CSRF.findall(second_response.content.decode())
+        tokens = CSRF_TOKEN.findall(second_response.content.decode())
         assert len(tokens) >= 3 and all(tokens)
         assert first.count('<form method="post" action="/o/') >= 3
 

@@ -3,7 +3,6 @@ on the customer's side and on its reseller's: a second request is read from the 
 byte for byte (each response's CSRF token apart: the rows' forms keep it outside the memo), and a change of
 a row's data shows in the next response."""
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -18,10 +17,9 @@ from tests.factories.accounts import MembershipFactory
 from tests.factories.commerce import LicenceAssignmentFactory, SubscriptionFactory, commerce_linked
 from tests.factories.customers import CustomerFactory
 from tests.factories.providers import ResellerFactory
+from tests.support.pages import CSRF_TOKEN, csrf_masked
 
 pytestmark = pytest.mark.django_db
-
-TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 @pytest.fixture
@@ -47,11 +45,11 @@ def office(link):
 def tokens(response) -> list[str]:
     """The CSRF tokens of the page's table (the shell's own forms apart)."""
     body = response.content.decode()
-    return TOKEN.findall(body[body.index("<table") : body.index("</table>")])
+    return CSRF_TOKEN.findall(body[body.index("<table") : body.index("</table>")])
 
 
 def masked(response) -> str:
-    return TOKEN.sub('name="csrfmiddlewaretoken" value=""', response.content.decode())
+    return csrf_masked(response.content.decode())
 
 
 def url_of(side: str, name: str, link) -> str:

@@ -2,7 +2,6 @@
 a second request is read from the memo and is the same page, and a row whose data changed (its name, its
 delegated admin access, a subscription's seats or status, a role request) shows the new values at once."""
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -22,19 +21,13 @@ from tests.factories.accounts import MembershipFactory
 from tests.factories.commerce import SubscriptionFactory, commerce_linked
 from tests.factories.customers import CustomerFactory, customer_linked
 from tests.factories.providers import ProviderFactory, ResellerFactory
+from tests.support.pages import body_of
 
 pytestmark = pytest.mark.django_db
-
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="[^"]*"')
 
 
 def url(name, organization):
     return reverse(f"customers:{name}", kwargs={"organization_public_id": organization.public_id})
-
-
-def body_of(response) -> str:
-    assert response.status_code == 200
-    return CSRF.sub('name="csrfmiddlewaretoken" value=""', response.content.decode())
 
 
 def row_of(body: str, name: str) -> str:

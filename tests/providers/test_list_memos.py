@@ -4,7 +4,6 @@ providers. A second request is read from the memo and is the same page; what cha
 an ended partnership, a new contact, a declined request, a revoked invitation) shows at once; the forms
 with a CSRF token stay outside the memo."""
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,20 +22,15 @@ from tests.factories.providers import (
     ProviderFactory,
     ResellerFactory,
 )
+from tests.support.pages import CSRF_TOKEN, body_of
 
 pytestmark = pytest.mark.django_db
 
-CSRF = re.compile(r'name="csrfmiddlewaretoken" value="([^"]*)"')
 STARTED = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 
-def body_of(response, status: int = 200) -> str:
-    assert response.status_code == status
-    return CSRF.sub('name="csrfmiddlewaretoken" value=""', response.content.decode())
-
-
 def tokens(response) -> list[str]:
-    return CSRF.findall(response.content.decode())
+    return CSRF_TOKEN.findall(response.content.decode())
 
 
 def page_url(name: str, organization) -> str:
