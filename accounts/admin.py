@@ -48,7 +48,7 @@ from accounts.services.review import (
     user_staff_grant,
     user_staff_revoke,
 )
-from portal.admin import KeysetAdminMixin, ViewOnlyAdminMixin, service_action, titled
+from portal.admin import KeysetAdminMixin, ViewOnlyAdminMixin, search_terms, service_action, titled
 
 # The portal uses roles per organization (accounts.roles). Django's groups serve only the review site's
 # one reviewer group, kept by enrollment.reviewers and granted by the user actions: no group page.
@@ -426,12 +426,7 @@ class MembershipAdmin(KeysetAdminMixin, ViewOnlyAdminMixin, admin.ModelAdmin):
         bench/scale.py): the planner starts from the few rows an index finds, or for a common term reads
         the newest memberships until the page is full. Still slow: a term that many organizations hold
         but few members of them do ("customer": 0.25 s at that size)."""
-        for term in smart_split(search_term):
-            if len(term) > 1 and term.startswith(('"', "'")) and term[0] == term[-1]:
-                term = unescape_string_literal(term)
-            term = term.strip()
-            if not term:
-                continue
+        for term in search_terms(search_term):
             try:
                 queryset = queryset.filter(organization__public_id=uuid.UUID(term))
             except ValueError:

@@ -5,11 +5,12 @@ models are either read-only here (``ViewOnlyAdminMixin``), or change only throug
 call a service (``service_action``), or save through a service from ``save_model``.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ALL_VAR, ERROR_FLAG, PAGE_VAR, ChangeList
 from django.shortcuts import redirect
+from django.utils.text import smart_split, unescape_string_literal
 
 from portal.errors import DomainError
 from portal.lists import keyset_page
@@ -17,6 +18,18 @@ from portal.lists import keyset_page
 #: a keyset list's own parameters (``portal.lists``): not filters, and never carried into the links of
 #: the filters or the search, which start again at the top of their list
 CURSOR_PARAMS = ("after", "before")
+
+
+def search_terms(search_term: str) -> Iterator[str]:
+    """The terms of a review-site search, split as Django's admin splits them (a quoted term whole,
+    unquoted), without surrounding spaces and without empty ones: for a ``get_search_results`` that
+    chooses an index for each term itself."""
+    for term in smart_split(search_term):
+        if len(term) > 1 and term.startswith(('"', "'")) and term[0] == term[-1]:
+            term = unescape_string_literal(term)
+        term = term.strip()
+        if term:
+            yield term
 
 
 class ViewOnlyAdminMixin:

@@ -21,13 +21,12 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import format_html
-from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from enrollment.models import ApplicationStatus, EnrollmentApplication
 from enrollment.services.review import sla_business_days
-from portal.admin import KeysetChangeList
+from portal.admin import KeysetChangeList, search_terms
 from portal.business_days import is_business_day
 from portal.queries import InSubquery
 
@@ -158,12 +157,7 @@ def queue_search(queryset, search_term: str):
     address: accounts 0010), and the applicants found are a list of ids computed first
     (``InSubquery``), an index condition too: one term is one BitmapOr, so that a search reads the
     rows it finds, not the whole queue."""
-    for term in smart_split(search_term):
-        if len(term) > 1 and term.startswith(('"', "'")) and term[0] == term[-1]:
-            term = unescape_string_literal(term)
-        term = term.strip()
-        if not term:
-            continue
+    for term in search_terms(search_term):
         try:
             queryset = queryset.filter(tenant_id=uuid.UUID(term))
             continue
