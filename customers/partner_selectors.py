@@ -25,7 +25,8 @@ from customers.models import (
     RelationshipStatus,
 )
 from portal.invitations.models import LinkInvitationStatus
-from portal.queries import InSubquery
+from portal.prepared import Many, PreparedQuery
+from portal.queries import InSubquery, InValues
 from providers.models import Partnership
 
 
@@ -56,6 +57,32 @@ def customer_list_rows(
     return relationships.annotate(customer_public_id=F("customer__public_id")).only(*columns)
 
 
+#: (kind of partner, ordering, count) -> the compiled query of ``customer_list_first``
+_customer_list_first: dict[tuple, PreparedQuery] = {}
+
+
+def customer_list_first(partner: Organization, *, ordering: tuple[str, ...], count: int) -> list:
+    """The first ``count`` rows of ``customer_list_rows(customer_relationships_visible_to(partner))`` in
+    ``ordering``: the first page of the Customers page without a search or a partnership, which nearly
+    every visit is, its SQL compiled once per process for each kind of partner (``portal.prepared``)."""
+    from customers.selectors import customer_relationships_visible_to
+
+    key = (partner.kind, ordering, count)
+    query = _customer_list_first.get(key)
+    if query is None:
+        kind = partner.kind
+
+        def build(partner_id):
+            partner = Organization(pk=partner_id, kind=kind)
+            rows = customer_list_rows(customer_relationships_visible_to(partner), partner)
+            return rows.order_by(*ordering)[:count]
+
+        query = _customer_list_first[key] = PreparedQuery(
+            build, partner_id=CustomerRelationship._meta.get_field("partner")
+        )
+    return query.objects(partner_id=partner.pk)
+
+
 class Party(NamedTuple):
     """An organization as a list row names and links it."""
 
@@ -69,8 +96,16 @@ def list_rows_parties(rows: list[CustomerRelationship]) -> dict[int, Party]:
     ids = {row.customer_id for row in rows} | {row.reseller_id for row in rows}
     if not ids:
         return {}
-    found = Organization.objects.filter(pk__in=ids).values_list("id", "public_id", "legal_name")
+    found = _parties_query.tuples(ids=sorted(ids))
     return {pk: Party(public_id, legal_name) for pk, public_id, legal_name in found}
+
+
+_parties_query = PreparedQuery(
+    lambda ids: Organization.objects.filter(InValues("id", ids))
+    .order_by()
+    .values_list("id", "public_id", "legal_name"),
+    ids=Many(Organization._meta.pk),
+)
 
 
 class DelegatedAdminTerms(NamedTuple):
@@ -95,11 +130,7 @@ def delegated_admins_by_customer(partner: Organization, customer_ids) -> dict[in
     found: dict[int, dict] = {}
     if not customer_ids:
         return found
-    relationships = DelegatedAdminRelationship.objects.filter(
-        partner=partner,
-        customer_id__in=customer_ids,
-        status__in=[*DELEGATED_ADMIN_LIVE, DelegatedAdminStatus.APPROVAL_PENDING],
-    ).values_list("customer_id", "status", "roles", "ends_at", "auto_extend")
+    relationships = _delegated_admins_query.tuples(partner_id=partner.pk, customer_ids=list(customer_ids))
     for customer_id, status, roles, ends_at, auto_extend in relationships:
         slot = found.setdefault(customer_id, {"live": None, "pending": None})
         if status == DelegatedAdminStatus.APPROVAL_PENDING:
@@ -109,6 +140,17 @@ def delegated_admins_by_customer(partner: Organization, customer_ids) -> dict[in
                 status, tuple(roles), ends_at, auto_extend, days_left(ends_at, now), ends_at <= soon
             )
     return found
+
+
+_delegated_admins_query = PreparedQuery(
+    lambda partner_id, customer_ids: DelegatedAdminRelationship.objects.filter(
+        InValues("customer_id", customer_ids),
+        partner_id=partner_id,
+        status__in=[*DELEGATED_ADMIN_LIVE, DelegatedAdminStatus.APPROVAL_PENDING],
+    ).values_list("customer_id", "status", "roles", "ends_at", "auto_extend"),
+    partner_id=DelegatedAdminRelationship._meta.get_field("partner"),
+    customer_ids=Many(DelegatedAdminRelationship._meta.get_field("customer")),
+)
 
 
 def _provider_rows(reseller: Organization, customer_ids) -> QuerySet[CustomerRelationship]:
@@ -128,7 +170,7 @@ def _provider_rows(reseller: Organization, customer_ids) -> QuerySet[CustomerRel
     )
     return CustomerRelationship.objects.filter(
         InSubquery("partner_id", live_providers),
-        customer_id__in=customer_ids,
+        InValues("customer_id", customer_ids),
         reseller=reseller,
         role=PartnerRole.PROVIDER,
         status=RelationshipStatus.ACTIVE,
@@ -151,11 +193,52 @@ def provider_names_by_customer(reseller: Organization, customer_ids) -> dict[int
     found: dict[int, list[str]] = {}
     if not customer_ids:
         return found
-    for customer_id, name in _provider_rows(reseller, customer_ids).values_list(
-        "customer_id", "partner__legal_name"
-    ):
+    for customer_id, name in _provider_names_query.tuples(reseller_id=reseller.pk, customer_ids=customer_ids):
         found.setdefault(customer_id, []).append(name)
     return found
+
+
+_provider_names_query = PreparedQuery(
+    lambda reseller_id, customer_ids: _provider_rows(
+        Organization(pk=reseller_id, kind=Organization.Kind.RESELLER), customer_ids
+    ).values_list("customer_id", "partner__legal_name"),
+    # the reseller twice: its live partnerships and its relationships
+    reseller_id=CustomerRelationship._meta.get_field("reseller"),
+    customer_ids=Many(CustomerRelationship._meta.get_field("customer")),
+)
+
+
+#: (kind of partner, per customer, columns, ordering) -> the compiled query of ``first_subscriptions``
+_first_subscriptions: dict[tuple, PreparedQuery] = {}
+
+
+def first_subscriptions(
+    partner: Organization, customer_ids, *, per_customer: int, columns: tuple[str, ...], ordering
+) -> list[tuple]:
+    """``columns`` of ``commerce.selectors.subscriptions_sold_to_first`` for these customers, in
+    ``ordering``: a list row's subscription lines, its SQL compiled once per process for each kind of
+    partner (``portal.prepared``)."""
+    from commerce import selectors as commerce_selectors
+    from commerce.models import Subscription
+
+    key = (partner.kind, per_customer, columns, tuple(ordering))
+    query = _first_subscriptions.get(key)
+    if query is None:
+        kind = partner.kind
+
+        def build(partner_id, customer_ids):
+            first = commerce_selectors.subscriptions_sold_to_first(
+                Organization(pk=partner_id, kind=kind), customer_ids, per_customer=per_customer
+            )
+            return first.select_related(None).values_list(*columns).order_by(*ordering)
+
+        side = "reseller" if kind == Organization.Kind.RESELLER else "provider"
+        query = _first_subscriptions[key] = PreparedQuery(
+            build,
+            partner_id=Subscription._meta.get_field(side),
+            customer_ids=Many(Subscription._meta.get_field("customer")),
+        )
+    return query.tuples(partner_id=partner.pk, customer_ids=list(customer_ids))
 
 
 def shared_through(

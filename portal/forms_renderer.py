@@ -5,13 +5,26 @@ include costs tens of microseconds: a list of every audit action or every countr
 and the enrollment pages several times dearer than the rest of the page. The HTML is the same as the
 templates' (``django/forms/widgets/select.html``, ``select_option.html``, ``attrs.html``), escaped the
 same way; a widget with its own option template still goes through the templates.
+
+Every other widget (a text input, a checkbox...) prints what its context holds and nothing else: its
+HTML is kept in the fragment memo (``portal.memo``), keyed by the template, the language (a widget
+template may translate a word) and the frozen context, so a page that shows the same search box on
+every request renders it once per process. A context that cannot be frozen (a file field's current
+file, say) renders through the template each time.
 """
 
 from django.forms.renderers import DjangoTemplates
+from django.utils.translation import get_language
+
+from portal.memo import Unfreezable, freeze, memo
 from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
 
+WIDGETS = "django/forms/widgets/"
 SELECT = "django/forms/widgets/select.html"
+
+#: A widget's memo keys start with this (no ``{% memo %}`` tag's key does).
+_WIDGET = "widget"
 OPTION = "django/forms/widgets/select_option.html"
 
 
@@ -49,4 +62,14 @@ class PortalFormRenderer(DjangoTemplates):
             html = select_html(context["widget"])
             if html is not None:
                 return html
+        if template_name.startswith(WIDGETS) and request is None:
+            try:
+                key = (_WIDGET, template_name, get_language(), freeze(context))
+            except Unfreezable:
+                return super().render(template_name, context, request=request)
+            html = memo.get(key)
+            if html is None:
+                html = super().render(template_name, context, request=request)
+                memo.put(key, html)
+            return html
         return super().render(template_name, context, request=request)

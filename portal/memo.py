@@ -17,7 +17,7 @@ the user or any other variable that the key would not hold. A CSRF token changes
 never belongs in a memo: the tag refuses a body with ``{% csrf_token %}``.
 
 Freezing. A value is keyed by what it is, never by identity: strings (a ``SafeString`` apart from a
-``str``: they print differently), numbers, booleans, ``None``, dates and times (with their offset),
+``str``: they print differently), numbers, booleans, ``None``, dates and times (with their offset and zone name),
 UUIDs, choices (an enum member by its class and value), lazily translated strings (translated: the
 language is in the key), and tuples, lists, dictionaries, frozensets, ``SimpleNamespace``s, frozen
 dataclasses and named tuples of those (a dictionary or a namespace by what it holds when the fragment is
@@ -71,28 +71,53 @@ def freeze(value):
     kind = type(value)
     if kind in _PLAIN:
         return (kind, value)
+    freezer = _freezers.get(kind)
+    if freezer is None:
+        freezer = _freezers.setdefault(kind, _freezer_for(kind))
+    return freezer(value)
+
+
+def _items(values) -> tuple:
+    """The frozen items of a sequence: a plain item inline, without a call (most of a row's items are)."""
+    return tuple([(kind, item) if (kind := type(item)) in _PLAIN else freeze(item) for item in values])
+
+
+# How each type of value freezes, worked out once per type: a page's rows are a few types many times.
+_freezers: dict = {}
+
+
+def _freezer_for(kind: type):
     if kind is datetime or kind is time:
-        return (kind, value.isoformat())  # the offset too: equal instants in other zones print otherwise
-    if isinstance(value, enum.Enum):
-        return (kind, value.value)
-    if isinstance(value, Promise):  # gettext_lazy: the key holds the language it is translated into
-        return (str, str(value))
-    if kind is tuple or kind is list:
-        return (kind, tuple(freeze(item) for item in value))
+        # the instant with its offset and zone name: the same instant prints otherwise in another zone
+        return lambda value: (kind, value, value.utcoffset(), value.tzname())
+    if issubclass(kind, enum.Enum):
+        return lambda value: (kind, value.value)
+    if issubclass(kind, Promise):  # gettext_lazy: the key holds the language it is translated into
+        return lambda value: (str, str(value))
+    if kind is tuple or kind is list or (issubclass(kind, tuple) and hasattr(kind, "_fields")):
+        return lambda value: (kind, _items(value))  # a named tuple by its class and items
     if kind is dict:
-        return (dict, tuple((freeze(name), freeze(item)) for name, item in value.items()))
+        return lambda value: (dict, tuple((freeze(name), freeze(item)) for name, item in value.items()))
     if kind is SimpleNamespace:  # by its attributes, like a dictionary
-        return (kind, tuple((name, freeze(item)) for name, item in vars(value).items()))
+        return lambda value: (kind, tuple((name, freeze(item)) for name, item in vars(value).items()))
     if kind is frozenset:
-        return (kind, frozenset(freeze(item) for item in value))
-    if isinstance(value, tuple) and hasattr(kind, "_fields"):  # a named tuple
-        return (kind, tuple(freeze(item) for item in value))
-    if dataclasses.is_dataclass(value) and not isinstance(value, type) and kind.__dataclass_params__.frozen:
-        return (kind, tuple(freeze(getattr(value, field.name)) for field in dataclasses.fields(value)))
-    if isinstance(value, SimpleLazyObject):
-        if value._wrapped is empty:
-            value._setup()
-        return freeze(value._wrapped)
+        return lambda value: (kind, frozenset(freeze(item) for item in value))
+    if dataclasses.is_dataclass(kind) and kind.__dataclass_params__.frozen:
+        names = tuple(field.name for field in dataclasses.fields(kind))
+        return lambda value: (kind, _items([getattr(value, name) for name in names]))
+    if issubclass(kind, SimpleLazyObject):
+        return _unwrapped
+    return _refused
+
+
+def _unwrapped(value):
+    if value._wrapped is empty:
+        value._setup()
+    return freeze(value._wrapped)
+
+
+def _refused(value):
+    kind = type(value)
     raise Unfreezable(f"a memo cannot key a {kind.__module__}.{kind.__qualname__}")
 
 

@@ -15,7 +15,13 @@ per connection instead of on every request, which was most of its time. The exec
 Django's cursor: its execute wrappers and, in debug, its query log see it like any other query.
 
 The queryset must be a function of the named parameters only (no ``now()`` or settings read at build
-time), and each parameter must reach the SQL as one parameter prepared by the model field named for it.
+time), and each parameter must reach the SQL as parameters prepared by the model field named for it
+(a parameter may appear more than once: each place gets the value).
+
+A list of values (``Many(field)``: the ids of a page's rows, say) reaches the SQL as one array parameter
+through ``portal.queries.InValues`` (``column = ANY(%s)``), so the SQL stays the same whatever the
+number of values. On another database than PostgreSQL ``InValues`` is a plain ``IN`` with one parameter
+per value, so a query with a ``Many`` is built and run anew each time there, like any queryset.
 """
 
 import threading
@@ -32,10 +38,17 @@ from django.db.models.query import get_related_populators
 
 
 @dataclass(frozen=True)
+class Many:
+    """A parameter that is a list of values of ``field`` (given to ``portal.queries.InValues``)."""
+
+    field: Any
+
+
+@dataclass(frozen=True)
 class _Compiled:
     sql: str
     params: tuple
-    positions: dict[str, int]  # parameter name -> index in params
+    positions: dict[str, tuple[int, ...]]  # parameter name -> its indexes in params
     converters: dict
     compiler: Any  # only for its converters and select metadata, never to execute
     values: tuple[str, ...] | None  # the names of a .values() queryset's columns, else None
@@ -52,6 +65,8 @@ class PreparedQuery:
         self._lock = threading.Lock()
 
     def _placeholder(self, name: str, field) -> Any:
+        if isinstance(field, Many):
+            return [self._placeholder(name, field.field)]
         internal = field.target_field.get_internal_type() if field.is_relation else field.get_internal_type()
         if internal == "UUIDField":
             return uuid.uuid5(uuid.NAMESPACE_URL, f"portal.prepared/{name}")
@@ -67,18 +82,18 @@ class PreparedQuery:
         sql, params = compiler.as_sql()
         positions = {}
         for name, field in self._fields.items():
-            prepared = field.get_db_prep_value(placeholders[name], connection, prepared=False)
-            found = [index for index, value in enumerate(params) if value == prepared]
-            if len(found) != 1:
-                raise ValueError(f"PreparedQuery: parameter {name} appears {len(found)} times in the SQL")
-            positions[name] = found[0]
+            prepared = _prepared(field, placeholders[name], connection)
+            found = tuple(index for index, value in enumerate(params) if value == prepared)
+            if not found:
+                raise ValueError(f"PreparedQuery: parameter {name} is not in the SQL")
+            positions[name] = found
         select = [column for column, _sql, _alias in compiler.select]
         values = None
-        if queryset._fields is not None:  # .values(): the columns by name
-            values = (
-                *queryset.query.extra_select,
-                *queryset.query.values_select,
-                *queryset.query.annotation_select,
+        if queryset._fields is not None:  # .values() or .values_list(): the columns by name, in the
+            # order they are selected (Django's ``ValuesIterable``: the order the queryset named them)
+            query = queryset.query
+            values = tuple(
+                query.selected or (*query.extra_select, *query.values_select, *query.annotation_select)
             )
         return _Compiled(
             sql=sql,
@@ -101,10 +116,10 @@ class PreparedQuery:
         compiled = self.compiled(alias)
         connection = connections[alias]
         params = list(compiled.params)
-        for name, position in compiled.positions.items():
-            params[position] = self._fields[name].get_db_prep_value(
-                parameters[name], connection, prepared=False
-            )
+        for name, found in compiled.positions.items():
+            value = _prepared(self._fields[name], parameters[name], connection)
+            for position in found:
+                params[position] = value
         with connection.cursor() as cursor:
             if _prepares(connection, cursor):
                 _execute_prepared(cursor, compiled.sql, params)
@@ -115,9 +130,18 @@ class PreparedQuery:
             rows = list(compiled.compiler.apply_converters(rows, compiled.converters))
         return compiled, rows
 
+    def _built_anew(self, alias: str) -> bool:
+        """Whether this query is built and run as a plain queryset on ``alias``: a list parameter where
+        ``InValues`` is a plain ``IN`` (not PostgreSQL)."""
+        return connections[alias].vendor != "postgresql" and any(
+            isinstance(field, Many) for field in self._fields.values()
+        )
+
     def objects(self, alias: str = "default", **parameters) -> list:
         """The model instances, as the queryset's ``ModelIterable`` makes them (select_related and
         annotations included)."""
+        if self._built_anew(alias):
+            return list(self._build(**parameters).using(alias))
         compiled, rows = self._rows(alias, parameters)
         compiler = compiled.compiler
         klass_info, select = compiler.klass_info, compiler.select
@@ -138,8 +162,25 @@ class PreparedQuery:
 
     def values(self, alias: str = "default", **parameters) -> list[dict]:
         """The rows of a ``.values(...)`` queryset, as dictionaries."""
+        if self._built_anew(alias):
+            return list(self._build(**parameters).using(alias))
         compiled, rows = self._rows(alias, parameters)
         return [dict(zip(compiled.values, row, strict=True)) for row in rows]
+
+    def tuples(self, alias: str = "default", **parameters) -> list[tuple]:
+        """The rows of a ``.values_list(...)`` queryset, as its tuples (its columns in the order it
+        names them)."""
+        if self._built_anew(alias):
+            return list(self._build(**parameters).using(alias))
+        _compiled, rows = self._rows(alias, parameters)
+        return [tuple(row) for row in rows]
+
+
+def _prepared(field, value, connection):
+    """A parameter's value as the SQL gets it: a ``Many``'s as one list."""
+    if isinstance(field, Many):
+        return [field.field.get_db_prep_value(item, connection, prepared=False) for item in value]
+    return field.get_db_prep_value(value, connection, prepared=False)
 
 
 def _prepares(connection, cursor) -> bool:

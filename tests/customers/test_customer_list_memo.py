@@ -148,3 +148,50 @@ def test_the_second_request_of_the_expiry_radar_is_read_from_the_memo_and_shows_
     later = after.split("<bdi>Later KK</bdi>")[1].split("</tr>")[0]
     assert "in 9 days" in later and "Yes: 180 more days" in later
     assert "in 21 days" not in after
+
+
+# --- The first page, its query compiled once (customers.partner_selectors.customer_list_first) --------
+
+
+@pytest.mark.parametrize("count", [0, 2, 50, 51, 53])
+@pytest.mark.parametrize("side", ["reseller", "provider"])
+def test_the_first_page_is_the_one_keyset_page_gives(side, count):
+    from django.http import QueryDict
+
+    from customers import partner_selectors, selectors
+    from commerce.views.subscriptions import SUBSCRIPTIONS_PER_ROW
+    from customers.views.partner_side import CUSTOMER_ORDERING, customer_rows
+    from portal.lists import keyset_first_page, keyset_page
+
+    reseller, provider = ResellerFactory(), ProviderFactory()
+    for number in range(count):
+        link = commerce_linked(
+            reseller, provider, customer=CustomerFactory(legal_name=f"Customer {number % 9:02d}"),
+            ends_in=timedelta(days=5 + number), delegated=number % 3 != 0,
+        )  # fmt: skip
+        for name in ("B Suite", "A Suite", "C Suite", "D Suite")[: number % 5]:
+            SubscriptionFactory(customer=link.customer, reseller=reseller, provider=provider, name=name)
+    commerce_linked()  # another reseller's and provider's customer
+    organization = reseller if side == "reseller" else provider
+    query = QueryDict("x=%C3%A9")
+    visible = partner_selectors.customer_list_rows(
+        selectors.customer_relationships_visible_to(organization), organization
+    )
+    expected = keyset_page(visible, ordering=CUSTOMER_ORDERING, query=query)
+
+    first = partner_selectors.customer_list_first(organization, ordering=CUSTOMER_ORDERING, count=51)
+    page = keyset_first_page(first, ordering=CUSTOMER_ORDERING, query=query)
+
+    assert page == expected
+    assert len(page.object_list) == min(count, 50)
+    # and what the rows print beside (prepared reads, one array of ids each) is each customer's own
+    rows = customer_rows(organization, page.object_list)
+    for relationship, row in zip(page.object_list, rows, strict=True):
+        customer = relationship.customer
+        names = sorted(Subscription.objects.filter(customer=customer).values_list("name", flat=True))
+        assert [line.name for line in row.subscriptions] == names[:SUBSCRIPTIONS_PER_ROW]
+        assert row.subscriptions_more is (len(names) > SUBSCRIPTIONS_PER_ROW)
+        live = DelegatedAdminRelationship.objects.filter(customer=customer, partner=organization).first()
+        assert (row.delegated_admin is not None) is (live is not None and side == "reseller")
+        assert row.provider_names == ((provider.legal_name,) if side == "reseller" else ())
+        assert row.reseller_name == ("" if side == "reseller" else reseller.legal_name)

@@ -61,3 +61,48 @@ def test_the_portal_uses_it_and_a_select_renders_no_template_per_option(settings
     assert html.count("<option") == 3
     assert rendered == []
     assert engines  # the project's engines are untouched
+
+
+class Inputs(forms.Form):
+    q = forms.CharField(required=False, widget=forms.TextInput(attrs={"placeholder": NASTY}))
+    agree = forms.BooleanField(required=False)
+    when = forms.DateField(required=False)
+    upload = forms.FileField(required=False)
+    pair = forms.SplitDateTimeField(required=False)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{}, {"q": NASTY, "agree": "on", "when": "2026-11-25"}, {"q": "a", "when": "nope", "pair_0": "x"}],
+)
+def test_other_widgets_are_djangos_html_and_printed_again_from_the_memo(data):
+    from portal.memo import memo
+
+    memo.clear()
+    django = Inputs(data or None, renderer=DjangoTemplates())
+    first = Inputs(data or None, renderer=PortalFormRenderer())
+    html = [str(first[name]) for name in first.fields]
+    assert html == [str(django[name]) for name in django.fields]
+    assert memo.misses and not memo.hits
+    misses = memo.misses
+    again = Inputs(data or None, renderer=PortalFormRenderer())
+    assert [str(again[name]) for name in again.fields] == html
+    assert memo.hits == misses and memo.misses == misses  # every widget printed from the memo
+
+
+def test_a_widget_is_keyed_by_its_value_and_language():
+    from django.utils import translation
+
+    from portal.memo import memo
+
+    memo.clear()
+    renderer = PortalFormRenderer()
+    assert 'value="a"' in str(Inputs({"q": "a"}, renderer=renderer)["q"])
+    assert 'value="b"' in str(Inputs({"q": "b"}, renderer=renderer)["q"])
+    assert 'value="b"' not in str(Inputs({}, renderer=renderer)["q"])
+    assert memo.misses == 3
+    # a widget template may translate a word: each language has its own entry
+    for language in ("en", "ja", "en"):
+        with translation.override(language):
+            str(Inputs({"q": "a"}, renderer=renderer)["q"])
+    assert (memo.misses, memo.hits) == (4, 2)

@@ -5,12 +5,14 @@ import uuid
 
 import pytest
 from django.db import connection
+from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 
 from accounts import selectors
 from accounts.models import Membership, Organization
 from accounts.roles import Role
-from portal.prepared import PreparedQuery
+from portal.prepared import Many, PreparedQuery
+from portal.queries import InValues
 from tests.factories.accounts import MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -130,10 +132,69 @@ def test_the_membership_brings_the_switcher_the_switcher_query_gives(organizatio
     assert carried[1] is (organizations > 10)
 
 
-def test_a_parameter_the_sql_does_not_carry_once_is_refused():
+def test_a_parameter_the_sql_does_not_carry_is_refused():
     def build(*, user_id):
-        return Membership.objects.filter(user_id=user_id).exclude(organization__memberships__user_id=user_id)
+        return Membership.objects.filter(status=Membership.Status.ACTIVE)
 
     query = PreparedQuery(build, user_id=Membership._meta.get_field("user"))
-    with pytest.raises(ValueError, match="appears 2 times"):
+    with pytest.raises(ValueError, match="user_id is not in the SQL"):
         query.values(user_id=1)
+
+
+def test_a_parameter_in_two_places_gets_its_value_in_both():
+    ours = MembershipFactory()
+    MembershipFactory(organization=ours.organization)  # another user's, in the same organization
+    MembershipFactory(user=ours.user)  # the same user's, in another organization
+
+    def build(*, user_id):
+        return Membership.objects.filter(user_id=user_id, organization__memberships__user_id=user_id).values(
+            "pk"
+        )
+
+    query = PreparedQuery(build, user_id=Membership._meta.get_field("user"))
+    for user_id in (ours.user_id, UserFactory().pk):
+        assert sorted(row["pk"] for row in query.values(user_id=user_id)) == sorted(
+            row["pk"] for row in build(user_id=user_id)
+        )
+
+
+def _by_organizations(*, organization_ids):
+    return (
+        Membership.objects.filter(InValues("organization_id", organization_ids))
+        .annotate(kind=F("organization__kind"))
+        .values_list("kind", "user_id", "pk")
+        .order_by("pk")
+    )
+
+
+@pytest.mark.parametrize("count", [1, 2, 7])
+def test_a_list_parameter_is_one_array_whatever_its_length(count):
+    memberships = [MembershipFactory() for _ in range(count + 1)]
+    MembershipFactory()  # in none of them
+    ids = [membership.organization_id for membership in memberships[:count]]
+    query = PreparedQuery(
+        _by_organizations, organization_ids=Many(Membership._meta.get_field("organization"))
+    )
+    with CaptureQueriesContext(connection) as queries:
+        rows = query.tuples(organization_ids=ids)
+    # an annotation named first: the tuples still come in the order values_list names them
+    assert rows == list(_by_organizations(organization_ids=ids))
+    assert [row[2] for row in rows] == [membership.pk for membership in memberships[:count]]
+    assert rows[0] == (memberships[0].organization.kind, memberships[0].user_id, memberships[0].pk)
+    assert "= ANY(" in queries[0]["sql"] and queries[0]["sql"].count("%s") == 0
+    assert query.compiled().sql.count("ANY(%s::bigint[])") == 1
+    assert query.tuples(organization_ids=[OrganizationFactory().pk]) == []
+
+
+def test_in_values_is_a_plain_in_elsewhere_and_matches_nothing_when_empty():
+    membership = MembershipFactory()
+    assert list(Membership.objects.filter(InValues("organization_id", [])).values_list("pk")) == []
+    assert list(
+        Membership.objects.filter(InValues("organization_id", [membership.organization_id])).values_list("pk")
+    ) == [(membership.pk,)]
+    query = Membership.objects.filter(InValues("organization_id", [1, 2])).query
+    compiler = query.get_compiler("default")
+    node = query.where.children[0].lhs  # filter() wraps a condition in Exact(condition, True)
+    assert isinstance(node, InValues)
+    sql, params = InValues.as_sql(node, compiler, connection)  # what another database gets
+    assert sql.endswith("IN (%s, %s)") and params == [1, 2]

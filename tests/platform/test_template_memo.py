@@ -51,6 +51,10 @@ def test_equal_keys_exactly_for_values_that_print_alike():
     moment = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
     tokyo = moment.astimezone(timezone(timedelta(hours=9)))
     assert moment == tokyo and freeze(moment) != freeze(tokyo)  # the same instant, printed otherwise
+    named = moment.astimezone(timezone(timedelta(hours=9), "JST"))
+    assert named == tokyo and freeze(named) != freeze(tokyo)  # the same offset, another name ("T")
+    assert freeze(tokyo) == freeze(moment.astimezone(timezone(timedelta(hours=9))))
+    assert freeze(moment.time()) != freeze(moment.replace(tzinfo=None).time().replace(microsecond=1))
     assert freeze(Row("a", 1)) == freeze(Row("a", 1)) != freeze(("a", 1))
     assert freeze(Item("a", True)) != freeze(Item("a", False))
     assert freeze({"a": [1, (2, None)]}) == freeze({"a": [1, (2, None)]}) != freeze({"a": [1, (2, 0)]})
