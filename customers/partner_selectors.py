@@ -101,9 +101,11 @@ def list_rows_parties(rows: list[CustomerRelationship]) -> dict[int, Party]:
 
 
 _parties_query = PreparedQuery(
-    lambda ids: Organization.objects.filter(InValues("id", ids))
-    .order_by()
-    .values_list("id", "public_id", "legal_name"),
+    lambda ids: (
+        Organization.objects.filter(InValues("id", ids))
+        .order_by()
+        .values_list("id", "public_id", "legal_name")
+    ),
     ids=Many(Organization._meta.pk),
 )
 

@@ -14,11 +14,11 @@ file, say) renders through the template each time.
 """
 
 from django.forms.renderers import DjangoTemplates
+from django.utils.html import conditional_escape, escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
 from portal.memo import Unfreezable, freeze, memo
-from django.utils.html import conditional_escape, escape
-from django.utils.safestring import mark_safe
 
 WIDGETS = "django/forms/widgets/"
 SELECT = "django/forms/widgets/select.html"

@@ -17,8 +17,8 @@ the user or any other variable that the key would not hold. A CSRF token changes
 never belongs in a memo: the tag refuses a body with ``{% csrf_token %}``.
 
 Freezing. A value is keyed by what it is, never by identity: strings (a ``SafeString`` apart from a
-``str``: they print differently), numbers, booleans, ``None``, dates and times (with their offset and zone name),
-UUIDs, choices (an enum member by its class and value), lazily translated strings (translated: the
+``str``: they print differently), numbers, booleans, ``None``, dates and times (with their offset and
+zone name), UUIDs, choices (an enum member by its class and value), lazily translated strings (translated: the
 language is in the key), and tuples, lists, dictionaries, frozensets, ``SimpleNamespace``s, frozen
 dataclasses and named tuples of those (a dictionary or a namespace by what it holds when the fragment is
 looked up, which is what the fragment then prints).

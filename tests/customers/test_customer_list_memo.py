@@ -158,8 +158,8 @@ def test_the_second_request_of_the_expiry_radar_is_read_from_the_memo_and_shows_
 def test_the_first_page_is_the_one_keyset_page_gives(side, count):
     from django.http import QueryDict
 
-    from customers import partner_selectors, selectors
     from commerce.views.subscriptions import SUBSCRIPTIONS_PER_ROW
+    from customers import partner_selectors, selectors
     from customers.views.partner_side import CUSTOMER_ORDERING, customer_rows
     from portal.lists import keyset_first_page, keyset_page
 
