@@ -63,7 +63,8 @@ class Unfreezable(TypeError):
     """A value a memo cannot key by what it is."""
 
 
-_PLAIN = frozenset({str, SafeString, int, float, bool, type(None), Decimal, date, timedelta, uuid.UUID})
+#: Types whose equal values print alike (a float and a Decimal do not: -0.0 == 0.0, 1.0 == 1.00).
+_PLAIN = frozenset({str, SafeString, int, bool, type(None), date, timedelta, uuid.UUID})
 
 
 def freeze(value):
@@ -87,6 +88,10 @@ _freezers: dict = {}
 
 
 def _freezer_for(kind: type):
+    if kind is float:
+        return lambda value: (kind, repr(value))  # -0.0 and nan as they print
+    if kind is Decimal:
+        return lambda value: (kind, value.as_tuple())  # its digits and exponent: 1.0 is not 1.00
     if kind is datetime or kind is time:
         # the instant with its offset and zone name: the same instant prints otherwise in another zone
         return lambda value: (kind, value, value.utcoffset(), value.tzname())

@@ -6,6 +6,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from decimal import Decimal
 from typing import NamedTuple
 
 import pytest
@@ -48,11 +49,20 @@ def test_equal_keys_exactly_for_values_that_print_alike():
     assert freeze("a") == freeze("a")
     assert freeze("<b>") != freeze(mark_safe("<b>"))
     assert freeze(True) != freeze(1) and freeze(0) != freeze(False) and freeze(1) != freeze(1.0)
+    assert freeze(Decimal("1.0")) != freeze(Decimal("1.00")) and freeze(-0.0) != freeze(0.0)
+    assert freeze(Decimal("1.50")) == freeze(Decimal("1.50")) and freeze(2.5) == freeze(2.5)
+    # the same distinctions inside a sequence
+    assert freeze(("a", 1, None)) == freeze(("a", 1, None)) != freeze(("a", True, None))
+    assert freeze(("<b>", 1)) != freeze((mark_safe("<b>"), 1))
+    assert freeze([Decimal("1.0")]) != freeze([Decimal("1.00")]) and freeze((1, 0.0)) != freeze((1, -0.0))
+    assert freeze(Row("a", 1)) != freeze(Item("a", 1)) != freeze(("a", 1))
     moment = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)
     tokyo = moment.astimezone(timezone(timedelta(hours=9)))
     assert moment == tokyo and freeze(moment) != freeze(tokyo)  # the same instant, printed otherwise
     named = moment.astimezone(timezone(timedelta(hours=9), "JST"))
     assert named == tokyo and freeze(named) != freeze(tokyo)  # the same offset, another name ("T")
+    assert freeze(("a", moment)) != freeze(("a", tokyo)) != freeze(("a", named))
+    assert freeze(("a", tokyo)) == freeze(("a", moment.astimezone(timezone(timedelta(hours=9)))))
     assert freeze(tokyo) == freeze(moment.astimezone(timezone(timedelta(hours=9))))
     assert freeze(moment.time()) != freeze(moment.replace(tzinfo=None).time().replace(microsecond=1))
     assert freeze(Row("a", 1)) == freeze(Row("a", 1)) != freeze(("a", 1))
