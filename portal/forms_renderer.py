@@ -18,7 +18,7 @@ from django.utils.html import conditional_escape, escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import get_language
 
-from portal.memo import Unfreezable, freeze, memo
+from portal.memo import Key, Unfreezable, freeze, memo
 
 WIDGETS = "django/forms/widgets/"
 SELECT = "django/forms/widgets/select.html"
@@ -64,7 +64,7 @@ class PortalFormRenderer(DjangoTemplates):
                 return html
         if template_name.startswith(WIDGETS) and request is None:
             try:
-                key = (_WIDGET, template_name, get_language(), freeze(context))
+                key = Key((_WIDGET, template_name, get_language(), freeze(context)))
             except Unfreezable:
                 return super().render(template_name, context, request=request)
             html = memo.get(key)

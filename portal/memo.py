@@ -126,6 +126,23 @@ def _refused(value):
     raise Unfreezable(f"a memo cannot key a {kind.__module__}.{kind.__qualname__}")
 
 
+class Key:
+    """A memo key that hashes its (large, nested) tuple once: a tuple computes its hash anew each time,
+    and a lookup, the move to the end of the LRU order and a store each asked for it."""
+
+    __slots__ = ("_hash", "value")
+
+    def __init__(self, value):
+        self.value = value
+        self._hash = hash(value)
+
+    def __hash__(self) -> int:
+        return self._hash
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, Key) and self._hash == other._hash and self.value == other.value
+
+
 class FragmentMemo:
     """The HTML of fragments by key, at most ``entries`` of them and ``characters`` of HTML in all, the
     least recently used dropped first; safe across threads."""
@@ -140,6 +157,8 @@ class FragmentMemo:
         self.misses = 0
 
     def get(self, key) -> SafeString | None:
+        if not isinstance(key, Key):
+            key = Key(key)
         with self._lock:
             html = self._html.get(key)
             if html is None:
@@ -152,6 +171,8 @@ class FragmentMemo:
     def put(self, key, html: SafeString) -> None:
         if self.entries <= 0 or len(html) > self.characters:
             return
+        if not isinstance(key, Key):
+            key = Key(key)
         with self._lock:
             previous = self._html.pop(key, None)
             if previous is not None:

@@ -17,7 +17,7 @@ from django.urls import get_script_prefix, get_urlconf
 from django.utils import timezone
 from django.utils.translation import get_language
 
-from portal.memo import Unfreezable, fragment_id, freeze, memo, unfreezable
+from portal.memo import Key, Unfreezable, fragment_id, freeze, memo, unfreezable
 
 register = template.Library()
 
@@ -64,7 +64,7 @@ class MemoNode(template.Node):
         except Unfreezable as error:
             unfreezable(self.fragment, self.where, error)
             return self.nodelist.render(context.new(values))  # the same HTML, without the memo
-        key = (self.fragment, _setting(context, self.per_tag), frozen)
+        key = Key((self.fragment, _setting(context, self.per_tag), frozen))
         html = memo.get(key)
         if html is None:
             html = self.nodelist.render(context.new(values))

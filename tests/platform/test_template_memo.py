@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Organization
 from accounts.roles import Role
-from portal.memo import FragmentMemo, Unfreezable, freeze, memo
+from portal.memo import FragmentMemo, Key, Unfreezable, freeze, memo
 from tests.factories.accounts import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 from tests.support.pages import csrf_masked
 
@@ -179,6 +179,16 @@ def test_the_memo_keeps_its_most_recently_used_fragments_only():
     nothing = FragmentMemo(entries=0)
     nothing.put("a", "A")
     assert nothing.get("a") is None
+
+
+def test_a_key_hashes_once_and_equals_exactly_the_same_value():
+    fragments = FragmentMemo(entries=10)
+    rows = (("a", (1, 2)), ("b", (3,)))
+    fragments.put(Key(rows), "ROWS")
+    assert fragments.get((("a", (1, 2)), ("b", (3,)))) == "ROWS"  # a plain tuple is wrapped alike
+    assert fragments.get(Key((("a", (1, 2)), ("b", (4,))))) is None
+    assert Key(rows) == Key(tuple(rows)) and Key(rows) != rows and Key((1,)) != Key((True, 1))
+    assert len(fragments) == 1
 
 
 @pytest.mark.django_db
