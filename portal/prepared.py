@@ -20,8 +20,12 @@ time), and each parameter must reach the SQL as parameters prepared by the model
 
 A list of values (``Many(field)``: the ids of a page's rows, say) reaches the SQL as one array parameter
 through ``portal.queries.InValues`` (``column = ANY(%s)``), so the SQL stays the same whatever the
-number of values. On another database than PostgreSQL ``InValues`` is a plain ``IN`` with one parameter
-per value, so a query with a ``Many`` is built and run anew each time there, like any queryset.
+number of values. Such a query is compiled once but not prepared on the connection: PostgreSQL plans it
+each time with the values in hand. A generic plan cannot see how many ids the array holds, and chose to
+read a big reseller's hundred thousand relationships instead of the page's fifty customers (80 ms
+instead of 1 ms, bench/scale.py). On another database than PostgreSQL ``InValues`` is a plain ``IN``
+with one parameter per value, so a query with a ``Many`` is built and run anew each time there, like
+any queryset.
 """
 
 import threading
@@ -63,6 +67,8 @@ class PreparedQuery:
         self._fields = fields
         self._compiled: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
+        # a list's selectivity is in its values: planned with them each time (above)
+        self._prepared_on_connection = not any(isinstance(field, Many) for field in fields.values())
 
     def _placeholder(self, name: str, field) -> Any:
         if isinstance(field, Many):
@@ -121,7 +127,7 @@ class PreparedQuery:
             for position in found:
                 params[position] = value
         with connection.cursor() as cursor:
-            if _prepares(connection, cursor):
+            if self._prepared_on_connection and _prepares(connection, cursor):
                 _execute_prepared(cursor, compiled.sql, params)
             else:
                 cursor.execute(compiled.sql, params)
