@@ -5,8 +5,22 @@ values (``portal.memo`` says how it is keyed and why it cannot print anything el
     {% for row in rows %}{% memo row=row is_provider=is_provider %}<tr>...</tr>{% endmemo %}{% endfor %}
 
 The body sees the named values only; ``{% csrf_token %}`` or ``{% block %}`` in it is refused when the
-template compiles.
+template compiles, unless it is in a hole.
+
+``{% hole %}...{% endhole %}``: a part of a memo's body that is never kept, rendered on every request in
+the context around the memo (a CSRF token, the request's path, a block a child template fills)::
+
+    {% memo urls=shell_urls %}<form method="post" action="{{ urls.logout }}">
+    {% hole %}{% csrf_token %}{% endhole %}...</form>{% endmemo %}
+
+The memo keeps the HTML around its holes and prints each hole anew between the pieces. A hole may be in
+a template the body includes; outside any memo it renders as if it were not there. A hole sees the
+context around the outermost memo that is being filled, not the memo's values.
 """
+
+import contextvars
+import re
+import secrets
 
 from django import template
 from django.conf import settings
@@ -15,6 +29,7 @@ from django.template.defaulttags import CsrfTokenNode
 from django.template.loader_tags import BlockNode
 from django.urls import get_script_prefix, get_urlconf
 from django.utils import timezone
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 
 from portal.memo import Key, Unfreezable, fragment_id, freeze, memo, unfreezable
@@ -47,6 +62,57 @@ def _setting(context, per_tag: bool) -> tuple:
     return setting
 
 
+#: Where a hole stands in a memo's HTML while the memo is filled: a prefix no printed value holds (a NUL
+#: and a random word), then the hole's number.
+_HOLE = f"\x00hole-{secrets.token_hex(6)}-"
+_HOLE_AT = re.compile(re.escape(_HOLE) + r"(\d+)\x00")
+
+
+class _Filling:
+    """The holes met while a memo's body renders, in order."""
+
+    def __init__(self):
+        self.holes: list = []
+
+    def add(self, hole) -> str:
+        self.holes.append(hole)
+        return f"{_HOLE}{len(self.holes) - 1}\x00"
+
+
+#: The memos being filled in this thread, innermost last.
+_filling: contextvars.ContextVar[tuple[_Filling, ...]] = contextvars.ContextVar("memo_filling", default=())
+
+
+class _Holed:
+    """A memo's HTML around its holes: ``pieces[0]``, hole 0, ``pieces[1]``, ..., ``pieces[-1]``."""
+
+    __slots__ = ("holes", "pieces", "size")
+
+    def __init__(self, pieces: tuple[str, ...], holes: tuple):
+        self.pieces = pieces
+        self.holes = holes
+        self.size = sum(map(len, pieces))
+
+    def __len__(self) -> int:
+        return self.size
+
+
+def _hole(hole, context) -> str:
+    """A hole where it stands: a place kept for it when a memo is being filled, else its HTML."""
+    filling = _filling.get()
+    if filling:
+        return filling[-1].add(hole)
+    return hole.nodelist.render(context)
+
+
+class HoleNode(template.Node):
+    def __init__(self, nodelist):
+        self.nodelist = nodelist
+
+    def render(self, context):
+        return _hole(self, context)
+
+
 class MemoNode(template.Node):
     def __init__(self, values: dict, nodelist, where: str, per_tag: bool = False):
         self.values = values
@@ -63,13 +129,37 @@ class MemoNode(template.Node):
             frozen = tuple((name, freeze(value)) for name, value in values.items())
         except Unfreezable as error:
             unfreezable(self.fragment, self.where, error)
-            return self.nodelist.render(context.new(values))  # the same HTML, without the memo
+            return self._printed(self._filled(context, values), context)  # the same HTML, not kept
         key = Key((self.fragment, _setting(context, self.per_tag), frozen))
         html = memo.get(key)
         if html is None:
-            html = self.nodelist.render(context.new(values))
+            html = self._filled(context, values)
             memo.put(key, html)
-        return html
+        return self._printed(html, context)
+
+    def _filled(self, context, values) -> SafeString | _Holed:
+        """The body's HTML, with its holes' places kept apart."""
+        filling = _Filling()
+        token = _filling.set((*_filling.get(), filling))
+        try:
+            html = self.nodelist.render(context.new(values))
+        finally:
+            _filling.reset(token)
+        if not filling.holes:
+            return html
+        parts = _HOLE_AT.split(html)  # text, hole number, text, ...
+        holes = tuple(filling.holes[int(number)] for number in parts[1::2])
+        return _Holed(tuple(parts[0::2]), holes)
+
+    @staticmethod
+    def _printed(html, context) -> SafeString:
+        if not isinstance(html, _Holed):
+            return html
+        out = [html.pieces[0]]
+        for hole, piece in zip(html.holes, html.pieces[1:], strict=True):
+            out.append(_hole(hole, context))
+            out.append(piece)
+        return mark_safe("".join(out))  # noqa: S308 - pieces and holes are rendered template output
 
     def _check_names(self, context) -> None:
         """Under ``TEMPLATE_MEMO_STRICT`` (the tests), a value that names nothing is an error, not an empty
@@ -100,14 +190,37 @@ def do_memo(parser, token):
         raise template.TemplateSyntaxError(f"{tag} takes name=value pairs only, not {bits[0]!r}")
     nodelist = parser.parse(("endmemo",))
     parser.delete_first_token()
-    if nodelist.get_nodes_by_type(CsrfTokenNode):
+    if _outside_holes(nodelist, CsrfTokenNode):
         raise template.TemplateSyntaxError(
-            f"{tag}: a CSRF token changes on every response, it cannot be in a memo"
+            f"{tag}: a CSRF token changes on every response, it cannot be in a memo (only in a hole)"
         )
-    if nodelist.get_nodes_by_type(BlockNode):  # a child template fills it: the key would not say which
-        raise template.TemplateSyntaxError(f"{tag}: a {{% block %}} cannot be in a memo")
+    if _outside_holes(nodelist, BlockNode):  # a child template fills it: the key would not say which
+        raise template.TemplateSyntaxError(f"{tag}: a {{% block %}} cannot be in a memo (only in a hole)")
     origin = getattr(parser, "origin", None)
     where = f"{getattr(origin, 'template_name', None) or '?'}:{token.lineno}"
     # parse() has not closed the blocks this tag is in: a {% language %} around it switches the language
     per_tag = any(command in _SWITCHING for command, *_rest in parser.command_stack)
     return MemoNode(values, nodelist, where, per_tag=per_tag)
+
+
+def _outside_holes(nodelist, kind) -> bool:
+    """Whether a node of ``kind`` is in ``nodelist`` other than inside a hole."""
+    for node in nodelist:
+        if isinstance(node, HoleNode):
+            continue
+        if isinstance(node, kind):
+            return True
+        for attribute in node.child_nodelists:
+            child = getattr(node, attribute, None)
+            if child and _outside_holes(child, kind):
+                return True
+    return False
+
+
+@register.tag("hole")
+def do_hole(parser, token):
+    if len(token.split_contents()) != 1:
+        raise template.TemplateSyntaxError("hole takes no arguments")
+    nodelist = parser.parse(("endhole",))
+    parser.delete_first_token()
+    return HoleNode(nodelist)

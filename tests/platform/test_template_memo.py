@@ -273,3 +273,77 @@ def test_a_name_that_names_nothing_fails_under_strict_and_says_where():
         assert inner_misses.render(Context({"rows": [1, 2], "label": "#"})) == "12"  # what strict prevents
     optional = Template('{% load memo %}{% memo label=label|default:"" %}[{{ label }}]{% endmemo %}')
     assert optional.render(Context({})) == "[]"
+
+
+# --- Holes: what a memo never keeps ----------------------------------------------------------------------
+
+
+def test_a_hole_is_printed_anew_on_every_render_around_the_kept_html():
+    memo.clear()
+    template = Template(
+        "{% load memo %}{% memo name=name %}<p>{{ name }}|{% hole %}{{ path }}{% endhole %}|{{ name }}</p>"
+        "{% endmemo %}"
+    )
+    assert template.render(Context({"name": "a", "path": "/one"})) == "<p>a|/one|a</p>"
+    # the memo's values are the same, the hole's are not: the kept HTML, the new hole
+    assert template.render(Context({"name": "a", "path": "/two?x=<b>"})) == "<p>a|/two?x=&lt;b&gt;|a</p>"
+    assert (memo.hits, memo.misses) == (1, 1)
+    assert template.render(Context({"name": "b", "path": "/two"})) == "<p>b|/two|b</p>"
+
+
+def test_a_hole_sees_the_context_around_the_memo_not_the_memos_values():
+    source = "{% memo name=name %}{{ secret }}[{% hole %}{{ secret }}{{ name }}{% endhole %}]{% endmemo %}"
+    # the body does not see what the memo is not keyed by; the hole sees the page's context
+    assert _render(source, name="a", secret="s") == "[sa]"
+
+
+def test_a_csrf_token_or_a_block_may_be_in_a_hole_only():
+    Template("{% load memo %}{% memo a=a %}<form>{% hole %}{% csrf_token %}{% endhole %}</form>{% endmemo %}")
+    Template(
+        "{% load memo %}{% memo a=a %}<p>{% hole %}{% block t %}{% endblock %}{% endhole %}</p>{% endmemo %}"
+    )
+    with pytest.raises(TemplateSyntaxError, match="CSRF"):
+        Template(
+            "{% load memo %}{% memo a=a %}{% hole %}{% endhole %}{% if a %}{% csrf_token %}{% endif %}"
+            "{% endmemo %}"
+        )
+    with pytest.raises(TemplateSyntaxError, match="no arguments"):
+        Template("{% load memo %}{% hole a %}{% endhole %}")
+
+
+def test_holes_in_an_inner_memo_or_a_loop_are_printed_in_the_outermost_context():
+    memo.clear()
+    template = Template(
+        "{% load memo %}{% memo items=items %}{% for item in items %}{% memo item=item %}"
+        "<{{ item }}:{% hole %}{{ page }}{% endhole %}>{% endmemo %}{% endfor %}{% endmemo %}"
+    )
+    assert template.render(Context({"items": ("a", "b"), "page": "1"})) == "<a:1><b:1>"
+    assert (memo.hits, memo.misses) == (0, 3)
+    assert template.render(Context({"items": ("a", "b"), "page": "2"})) == "<a:2><b:2>"  # outer memo's
+    assert (memo.hits, memo.misses) == (1, 3)
+    assert template.render(Context({"items": ("b", "c"), "page": "3"})) == "<b:3><c:3>"  # b kept, c anew
+    assert (memo.hits, memo.misses) == (2, 5)
+
+
+def test_a_hole_outside_any_memo_is_as_if_it_were_not_there():
+    assert _render("<{% hole %}{{ a }}{% endhole %}>", a="<x>") == "<&lt;x&gt;>"
+
+
+@pytest.mark.django_db
+def test_the_shell_keeps_its_html_but_not_its_tokens_or_path(client):
+    membership = MembershipFactory(roles=[Role.GLOBAL_ADMIN])
+    client.force_login(membership.user)
+    dashboard = reverse(
+        "accounts:organization_dashboard",
+        kwargs={"organization_public_id": membership.organization.public_id},
+    )
+    first = client.get(dashboard).content.decode()
+    hits = memo.hits
+    second = client.get(dashboard + "?from=x").content.decode()
+    assert memo.hits > hits
+    tokens = [re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', page) for page in (first, second)]
+    assert len(tokens[0]) == len(tokens[1]) >= 2  # the language switcher's, Sign out's and the page's
+    assert not set(tokens[0]) & set(tokens[1])  # each response masks its token anew
+    assert f'name="next" value="{dashboard}"' in first
+    assert f'name="next" value="{dashboard}?from=x"' in second
+    assert csrf_masked(second).replace("?from=x", "") == csrf_masked(first)
