@@ -152,6 +152,12 @@ class ActivityFilterValues:
         )
         return cls(data=data, bound=form.is_bound)
 
+    @classmethod
+    def unbound(cls) -> "ActivityFilterValues":
+        """What ``of`` gives for a form that was not sent (nothing sent for any field), without making
+        the form."""
+        return cls(data=tuple((name, None) for name in ActivityFilterForm.base_fields), bound=False)
+
     @property
     def form(self) -> "ActivityFilterForm":
         """A form that prints what the form these values came from printed."""

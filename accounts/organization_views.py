@@ -4,12 +4,14 @@ Each is an ``OrganizationView``: the organization comes from the URL and the use
 permission from the access policy table.
 """
 
+import functools
 from datetime import datetime
 from typing import NamedTuple
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
@@ -34,7 +36,7 @@ from portal.csv_export import EXPORT_LINES_PER_CHUNK as EXPORT_LINES_PER_CHUNK
 from portal.csv_export import _Echo as _Echo
 from portal.csv_export import csv_safe as csv_safe
 from portal.errors import DomainError, form_add_domain_error
-from portal.lists import keyset_page
+from portal.lists import DEFAULT_PAGE_SIZE, keyset_first_page, keyset_page
 from portal.navigation import dashboard_cards
 from portal.rows import RowLink, choice_labels, minute
 
@@ -111,11 +113,17 @@ class InvitationRow(NamedTuple):
     revoke_url: str
 
 
+@functools.lru_cache(maxsize=16)
+def _role_labels(language: str | None) -> dict[str, str]:
+    """Each role's label in ``language``, in the catalogue's order (read only: shared by the requests)."""
+    return {role: str(label) for role, label in Role.choices}
+
+
 def member_rows(organization, members, *, user_id) -> list[MemberRow]:
     """The rows of a page of ``selectors.member_rows``, with their roles (one query): links reversed once
     a page, labels translated once a page (``user_id``: the signed-in user, whose row says "you")."""
     member_url = RowLink("accounts:member", "membership_id", organization_public_id=organization.public_id)
-    role_labels = {role: str(label) for role, label in Role.choices}
+    role_labels = _role_labels(get_language())
     status_labels = choice_labels(Membership, "status")
     role_codes = selectors.member_role_codes(members)
     roles_texts: dict[tuple[str, ...], str] = {}  # a few sets of roles, many members: each joined once
@@ -146,7 +154,7 @@ def invitation_rows(organization, invitations) -> list[InvitationRow]:
         RowLink(route, "invitation_id", organization_public_id=organization.public_id)
         for route in ("accounts:invitation_resend", "accounts:invitation_revoke")
     )
-    role_labels = {role: str(label) for role, label in Role.choices}
+    role_labels = _role_labels(get_language())
     now = timezone.now()
     return [
         InvitationRow(
@@ -164,19 +172,39 @@ def invitation_rows(organization, invitations) -> list[InvitationRow]:
 
 class UsersView(OrganizationView):
     def get(self, request):
-        # Two keyset lists on one page, each with its own cursor; each link keeps the other's.
-        page = keyset_page(
-            selectors.member_rows(selectors.organization_members(organization=self.organization)),
-            ordering=selectors.MEMBERS_ORDERING,
-            query=request.GET,
-        )
-        invitations = keyset_page(
-            selectors.organization_invitations_pending(organization=self.organization),
-            ordering=selectors.INVITATIONS_ORDERING,
-            query=request.GET,
-            size=selectors.INVITATIONS_PAGE_SIZE,
-            prefix="invitations_",
-        )
+        # Two keyset lists on one page, each with its own cursor; each link keeps the other's. The first
+        # page of each, which nearly every visit is, is read by a query compiled once per process.
+        query = request.GET
+        if query.get("after") or query.get("before"):
+            page = keyset_page(
+                selectors.member_rows(selectors.organization_members(organization=self.organization)),
+                ordering=selectors.MEMBERS_ORDERING,
+                query=query,
+            )
+        else:
+            page = keyset_first_page(
+                selectors.member_rows_first(self.organization, count=DEFAULT_PAGE_SIZE + 1),
+                ordering=selectors.MEMBERS_ORDERING,
+                query=query,
+            )
+        if query.get("invitations_after") or query.get("invitations_before"):
+            invitations = keyset_page(
+                selectors.organization_invitations_pending(organization=self.organization),
+                ordering=selectors.INVITATIONS_ORDERING,
+                query=query,
+                size=selectors.INVITATIONS_PAGE_SIZE,
+                prefix="invitations_",
+            )
+        else:
+            invitations = keyset_first_page(
+                selectors.organization_invitations_pending_first(
+                    self.organization, count=selectors.INVITATIONS_PAGE_SIZE + 1
+                ),
+                ordering=selectors.INVITATIONS_ORDERING,
+                query=query,
+                size=selectors.INVITATIONS_PAGE_SIZE,
+                prefix="invitations_",
+            )
         context = self.get_context_data(
             page=page,
             rows=member_rows(self.organization, page.object_list, user_id=request.user.pk),
@@ -420,56 +448,76 @@ def activity_rows(events) -> list[ActivityRow]:
 
 
 class _ActivityFilterMixin:
+    def activity_filters(self, request) -> tuple[ActivityFilterForm, dict | None]:
+        """The filter form and the filters it names, for ``selectors.activity_events`` ({}: none); invalid
+        filters select nothing (None)."""
+        # The choices come from the action catalogue, in memory: nothing here reads the audit rows.
+        language = get_language()
+        if not request.GET:
+            # Nothing sent, as on nearly every visit: nothing to check, and the page prints the form from
+            # its memo (ActivityFilterValues.unbound()). The form is made only if something reads it.
+            return SimpleLazyObject(lambda: ActivityFilterForm(actions=activity_action_choices(language))), {}
+        form = ActivityFilterForm(request.GET, actions=activity_action_choices(language))
+        if not form.is_valid():
+            return form, None
+        actor_id = None
+        if form.cleaned_data["user"]:
+            actor_id = selectors.activity_actor_id(
+                organization=self.organization, email=form.cleaned_data["user"]
+            )
+            if actor_id is None:
+                form.add_error("user", _("No member of this organization has this email address."))
+                return form, None
+        return form, {
+            "date_from": form.cleaned_data["date_from"],
+            "date_to": form.cleaned_data["date_to"],
+            "action": form.cleaned_data["action"],
+            "actor_id": actor_id,
+        }
+
     def filtered_events(self, request):
         """The filter form and the events it selects; invalid filters select nothing (None)."""
-        # The choices come from the action catalogue, in memory: nothing here reads the audit rows.
-        form = ActivityFilterForm(request.GET or None, actions=activity_action_choices(get_language()))
-        filters = {}
-        if form.is_bound:
-            if not form.is_valid():
-                return form, None
-            actor_id = None
-            if form.cleaned_data["user"]:
-                actor_id = selectors.activity_actor_id(
-                    organization=self.organization, email=form.cleaned_data["user"]
-                )
-                if actor_id is None:
-                    form.add_error("user", _("No member of this organization has this email address."))
-                    return form, None
-            filters = {
-                "date_from": form.cleaned_data["date_from"],
-                "date_to": form.cleaned_data["date_to"],
-                "action": form.cleaned_data["action"],
-                "actor_id": actor_id,
-            }
+        form, filters = self.activity_filters(request)
+        if filters is None:
+            return form, None
         return form, selectors.activity_events(organization=self.organization, **filters)
 
-    def render_activity(self, request, form, events):
-        """The log page; with invalid filters it lists nothing and says what to correct (400)."""
-        page, rows = None, []
-        if events is not None:
-            page = keyset_page(
-                selectors.activity_rows(events), ordering=selectors.ACTIVITY_ORDERING, query=request.GET
-            )
-            rows = activity_rows(page.object_list)
+    def render_activity(self, request, form, page):
+        """The log page (``page``: the events listed); with invalid filters (no page) it lists nothing and
+        says what to correct (400)."""
         query = request.GET.copy()  # the filters, for the export link: without this page's cursor
         query.pop("after", None)
         query.pop("before", None)
         context = self.get_context_data(
             form=form,
-            filter_values=ActivityFilterValues.of(form),
+            filter_values=ActivityFilterValues.of(form) if request.GET else ActivityFilterValues.unbound(),
             page=page,
-            rows=rows,
+            listed=page is not None,
+            rows=[] if page is None else activity_rows(page.object_list),
             query_string=query.urlencode(),
             can_export=self.membership.can(Permission.ACTIVITY_EXPORT),
         )
-        return render(request, "accounts/activity.html", context, status=400 if events is None else 200)
+        return render(request, "accounts/activity.html", context, status=400 if page is None else 200)
 
 
 class ActivityView(_ActivityFilterMixin, OrganizationView):
     def get(self, request):
-        form, events = self.filtered_events(request)
-        return self.render_activity(request, form, events)
+        form, filters = self.activity_filters(request)
+        if filters is None:
+            page = None
+        elif not any(filters.values()) and not request.GET.get("after") and not request.GET.get("before"):
+            # the first page without filters, which nearly every visit is: its query compiled once
+            page = keyset_first_page(
+                selectors.activity_rows_first(self.organization, count=DEFAULT_PAGE_SIZE + 1),
+                ordering=selectors.ACTIVITY_ORDERING,
+                query=request.GET,
+            )
+        else:
+            events = selectors.activity_events(organization=self.organization, **filters)
+            page = keyset_page(
+                selectors.activity_rows(events), ordering=selectors.ACTIVITY_ORDERING, query=request.GET
+            )
+        return self.render_activity(request, form, page)
 
 
 class ActivityExportView(_ActivityFilterMixin, OrganizationView):
@@ -477,7 +525,7 @@ class ActivityExportView(_ActivityFilterMixin, OrganizationView):
         form, events = self.filtered_events(request)
         if events is None:
             # No file for filters that mean nothing: the page with the errors at their fields instead.
-            return self.render_activity(request, form, events)
+            return self.render_activity(request, form, None)
         header = [
             "time_utc", "action", "action_label", "actor", "target_type", "target",
             "request_id", "ip", "before", "after",

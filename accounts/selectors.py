@@ -25,7 +25,8 @@ from django.db.models.functions import Coalesce, JSONObject, Now
 from accounts.models import Membership, MembershipInvitation, MembershipRole, Organization, User
 from accounts.roles import Role
 from portal.audit.models import AuditEvent
-from portal.prepared import PreparedQuery
+from portal.prepared import Many, PreparedQuery
+from portal.queries import InValues
 
 
 def _with_roles(queryset: QuerySet) -> QuerySet:
@@ -206,12 +207,45 @@ def member_role_codes(members: list[Membership]) -> dict[int, list[str]]:
     the catalogue's order (Global admin first), as ``Membership.role_names`` gives them: one query of two
     columns."""
     codes: dict[int, list[str]] = {member.pk: [] for member in members}
-    roles = MembershipRole.objects.filter(membership_id__in=codes)
-    for membership_id, role in roles.values_list("membership_id", "role"):
+    if not codes:
+        return codes
+    for membership_id, role in _member_roles_query.tuples(membership_ids=list(codes)):
         codes[membership_id].append(role)
     for held in codes.values():
         held.sort(key=_ROLE_ORDER.__getitem__)
     return codes
+
+
+# the page's member ids as one array: the SQL is compiled once (portal.prepared)
+_member_roles_query = PreparedQuery(
+    lambda membership_ids: (
+        MembershipRole.objects.filter(InValues("membership_id", membership_ids))
+        .order_by()
+        .values_list("membership_id", "role")
+    ),
+    membership_ids=Many(MembershipRole._meta.get_field("membership")),
+)
+
+
+#: count -> the compiled query of ``member_rows_first``
+_member_rows_first: dict[int, PreparedQuery] = {}
+
+
+def member_rows_first(organization: Organization, *, count: int) -> list[Membership]:
+    """The first ``count`` rows of User management's members, as ``member_rows(organization_members(...))``
+    reads them in ``MEMBERS_ORDERING``: the first page, which nearly every visit is, its SQL compiled once
+    per process (``portal.prepared``)."""
+    query = _member_rows_first.get(count)
+    if query is None:
+
+        def build(organization_id):
+            members = organization_members(organization=Organization(pk=organization_id))
+            return member_rows(members).order_by(*MEMBERS_ORDERING)[:count]
+
+        query = _member_rows_first[count] = PreparedQuery(
+            build, organization_id=Membership._meta.get_field("organization")
+        )
+    return query.objects(organization_id=organization.pk)
 
 
 def organization_invitations_pending(*, organization: Organization) -> QuerySet:
@@ -223,6 +257,26 @@ def organization_invitations_pending(*, organization: Organization) -> QuerySet:
         .only("public_id", "email", "roles", "status", "expires_at")
         .order_by(*INVITATIONS_ORDERING)
     )
+
+
+#: count -> the compiled query of ``organization_invitations_pending_first``
+_invitations_pending_first: dict[int, PreparedQuery] = {}
+
+
+def organization_invitations_pending_first(organization: Organization, *, count: int) -> list:
+    """The first ``count`` of ``organization_invitations_pending`` in ``INVITATIONS_ORDERING``, its SQL
+    compiled once per process (``portal.prepared``)."""
+    query = _invitations_pending_first.get(count)
+    if query is None:
+
+        def build(organization_id):
+            invitations = organization_invitations_pending(organization=Organization(pk=organization_id))
+            return invitations.order_by(*INVITATIONS_ORDERING)[:count]
+
+        query = _invitations_pending_first[count] = PreparedQuery(
+            build, organization_id=MembershipInvitation._meta.get_field("organization")
+        )
+    return query.objects(organization_id=organization.pk)
 
 
 def activity_events(
@@ -252,6 +306,27 @@ def activity_rows(events: QuerySet) -> QuerySet:
     return events.only("occurred_at", "action", "actor_id", "actor_label", "target_label").annotate(
         acting_partner=KT("after__acting_partner")
     )
+
+
+#: count -> the compiled query of ``activity_rows_first``
+_activity_rows_first: dict[int, PreparedQuery] = {}
+
+
+def activity_rows_first(organization: Organization, *, count: int) -> list[AuditEvent]:
+    """The newest ``count`` rows of the organization's activity log without filters, as
+    ``activity_rows(activity_events(organization=organization))`` reads them: the first page, which
+    nearly every visit is, its SQL compiled once per process (``portal.prepared``)."""
+    query = _activity_rows_first.get(count)
+    if query is None:
+
+        def build(organization_id):
+            events = activity_events(organization=Organization(pk=organization_id))
+            return activity_rows(events).order_by(*ACTIVITY_ORDERING)[:count]
+
+        query = _activity_rows_first[count] = PreparedQuery(
+            build, organization_id=AuditEvent._meta.get_field("organization_id")
+        )
+    return query.objects(organization_id=organization.pk)
 
 
 def activity_actor_id(*, organization: Organization, email: str) -> int | None:

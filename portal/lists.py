@@ -187,17 +187,20 @@ def _jsonable(value: Any) -> Any:
     return str(value)
 
 
-def keyset_first_page(rows: list, *, ordering, query, size: int = DEFAULT_PAGE_SIZE) -> KeysetPage:
+def keyset_first_page(
+    rows: list, *, ordering, query, size: int = DEFAULT_PAGE_SIZE, prefix: str = ""
+) -> KeysetPage:
     """The first page of a keyset list from its first ``size + 1`` rows in ``ordering``, read by the caller
     (a prepared query, say): what ``keyset_page`` returns when ``query`` names no cursor (a test compares
-    the two, tests/commerce/test_subscriptions_page_memo.py)."""
+    the two, tests/commerce/test_subscriptions_page_memo.py). ``prefix``: as for ``keyset_page``."""
     more = len(rows) > size
     rows = rows[:size]
     next_query = None
     if rows and more:
+        after_param = f"{prefix}after"
         linked = query.copy()
-        linked.pop("after", None)
-        linked.pop("before", None)
-        linked["after"] = cursor_for(rows[-1], ordering=ordering)
+        linked.pop(after_param, None)
+        linked.pop(f"{prefix}before", None)
+        linked[after_param] = cursor_for(rows[-1], ordering=ordering)
         next_query = linked.urlencode()
     return KeysetPage(object_list=rows, next_query=next_query, previous_query=None, first_query=None)

@@ -149,13 +149,21 @@ OUTER_TABLE = OUTER_TABLES
 
 
 def _conditions(statement: Statement, table: str):
-    """Each ``"table"."column" = %s`` or ``"table"."column" IN (%s, ...)`` of the statement, as
-    (column, values); the values are None when the parameters are not known."""
-    pattern = re.compile(rf'"{table}"\."(\w+)"\s*(?:=\s*%s|IN\s*\(((?:%s(?:,\s*)?)+)\))')
+    """Each ``"table"."column" = %s``, ``"table"."column" IN (%s, ...)`` or ``"table"."column" =
+    ANY(%s::type[])`` (one array parameter: ``portal.queries.InValues``) of the statement, as (column,
+    values); the values are None when the parameters are not known."""
+    pattern = re.compile(
+        rf'"{table}"\."(\w+)"\s*(?:=\s*ANY\(%s(?:::[\w ]+\[\])?\)()|=\s*%s|IN\s*\(((?:%s(?:,\s*)?)+)\))'
+    )
     for match in pattern.finditer(statement.sql):
         first = statement.sql[: match.start()].count("%s")
-        count = match.group(2).count("%s") if match.group(2) else 1
-        values = statement.params[first : first + count] if statement.params is not None else None
+        if statement.params is None:
+            values = None
+        elif match.group(2) is not None:  # = ANY(%s): the array is one parameter
+            values = list(statement.params[first])
+        else:
+            count = match.group(3).count("%s") if match.group(3) else 1
+            values = statement.params[first : first + count]
         yield match.group(1), values
 
 
@@ -386,7 +394,11 @@ def test_a_selector_that_forgets_its_scope_is_caught(client, monkeypatch):
     def every_member(*, organization):
         return selectors._with_roles(Membership.objects.order_by(*selectors.MEMBERS_ORDERING))
 
+    def every_member_first(organization, *, count):  # the first page's prepared read, made alike
+        return list(selectors.member_rows(every_member(organization=organization))[:count])
+
     monkeypatch.setattr(selectors, "organization_members", every_member)
+    monkeypatch.setattr(selectors, "member_rows_first", every_member_first)
     name = "accounts:users"
     route = next(route for n, route, _c in organization_routes() if n == name)
 
@@ -416,6 +428,25 @@ def test_a_subquery_counts_only_under_a_scoped_statement():
         "customers_customerrelationship",
         "providers_partnership",
     ]
+
+
+@pytest.mark.django_db
+def test_an_array_of_ids_counts_as_the_ids_it_holds():
+    # Given the delegated admin relationships of a page's customers, read with one array of ids
+    # (portal.queries.InValues: "= ANY(%s::bigint[])"),
+    tenant = make_tenant(Organization.Kind.RESELLER, "A")
+    neighbour = make_tenant(Organization.Kind.RESELLER, "B")
+    check = ScopeCheck(tenant.organization, tenant.admin.user)
+    check.remember_rows()
+    sql = (
+        'SELECT "accounts_membership"."id" FROM "accounts_membership" WHERE '
+        '"accounts_membership"."organization_id" = ANY(%s::bigint[])'
+    )
+
+    # then the tenant's own ids are its scope, and a neighbour's among them is named.
+    assert check.unscoped([Statement(sql, ([tenant.organization.pk],))]) == []
+    unscoped = check.unscoped([Statement(sql, ([tenant.organization.pk, neighbour.organization.pk],))])
+    assert [line.split(":")[0] for line in unscoped] == ["accounts_membership"]
 
 
 # -- every read of a tenant-owned table is scoped: the source of the view modules ---------------------
