@@ -9,6 +9,7 @@ from django.db.models import Exists, F, OuterRef, Prefetch, Q, QuerySet
 
 from accounts.models import Membership, Organization, User
 from accounts.roles import Permission, permissions_for
+from portal.prepared import PreparedQuery
 from providers.models import (
     BulkInvitationRow,
     BulkInvitationRun,
@@ -140,6 +141,33 @@ def partnership_list_rows(organization: Organization, *, status: str = "", searc
     )
 
 
+#: (kind of organization, status, ordering, count) -> the compiled query of ``partnership_list_rows_first``
+_partnership_rows_first: dict[tuple, PreparedQuery] = {}
+
+
+def partnership_list_rows_first(
+    organization: Organization, *, status: str, ordering: tuple[str, ...], count: int
+) -> list[Partnership]:
+    """The first ``count`` of ``partnership_list_rows(organization, status=status)`` (no search) in
+    ``ordering``: the first page of a partnership list, its SQL compiled once per process for each side
+    and status (``portal.prepared``). ``status`` is one of the list's filters, a handful of values: each is
+    a query of its own, compiled with the status in its SQL."""
+    key = (organization.kind, status, ordering, count)
+    query = _partnership_rows_first.get(key)
+    if query is None:
+        kind = organization.kind
+        side = "provider" if kind == Organization.Kind.PROVIDER else "reseller"
+
+        def build(organization_id):
+            rows = partnership_list_rows(Organization(pk=organization_id, kind=kind), status=status)
+            return rows.order_by(*ordering)[:count]
+
+        query = _partnership_rows_first[key] = PreparedQuery(
+            build, organization_id=Partnership._meta.get_field(side)
+        )
+    return query.objects(organization_id=organization.pk)
+
+
 def partnership_get(organization: Organization, public_id) -> Partnership | None:
     """One partnership of which ``organization`` is a side; None for anyone else's."""
     return (
@@ -218,6 +246,27 @@ def requests_sent_list_rows(reseller: Organization) -> QuerySet:
         .only("public_id", "status", "message", "reason", "created_at", "decided_at")
         .annotate(provider_name=F("provider__legal_name"))
     )
+
+
+#: (ordering, count) -> the compiled query of ``requests_sent_list_rows_first``
+_requests_sent_first: dict[tuple, PreparedQuery] = {}
+
+
+def requests_sent_list_rows_first(
+    reseller: Organization, *, ordering: tuple[str, ...], count: int
+) -> list[PartnershipRequest]:
+    """The first ``count`` of ``requests_sent_list_rows(reseller)`` in ``ordering``, its SQL compiled once
+    per process (``portal.prepared``)."""
+    query = _requests_sent_first.get((ordering, count))
+    if query is None:
+
+        def build(reseller_id):
+            return requests_sent_list_rows(Organization(pk=reseller_id)).order_by(*ordering)[:count]
+
+        query = _requests_sent_first[ordering, count] = PreparedQuery(
+            build, reseller_id=PartnershipRequest._meta.get_field("reseller")
+        )
+    return query.objects(reseller_id=reseller.pk)
 
 
 def request_get(provider: Organization, public_id) -> PartnershipRequest | None:

@@ -16,7 +16,7 @@ from accounts.models import Organization
 from accounts.roles import Permission
 from accounts.scoping import OrganizationView
 from portal.errors import DomainError, form_add_domain_error
-from portal.lists import keyset_page
+from portal.lists import DEFAULT_PAGE_SIZE, keyset_first_page, keyset_page
 from portal.rows import RowLink, choice_labels
 from providers import selectors
 from providers.models import HELP_KINDS, LANGUAGE_CHOICES, Partnership, PartnershipRequest
@@ -112,23 +112,48 @@ class ProviderListView(OrganizationView):
         status_filter = request.GET.get("status", "active")
         if status_filter not in self.STATUS_FILTERS:
             status_filter = "active"
-        page = keyset_page(
-            selectors.partnership_list_rows(self.organization, status=self.STATUS_FILTERS[status_filter]),
-            ordering=selectors.PARTNERSHIP_ORDERING,
-            query=request.GET,
-        )
-        requests_page = keyset_page(
-            selectors.requests_sent_list_rows(self.organization),
-            ordering=selectors.REQUEST_ORDERING,
-            query=request.GET,
-            size=REQUESTS_PAGE_SIZE,
-            prefix="requests_",
-        )
+        status = self.STATUS_FILTERS[status_filter]
+        query = request.GET
+        # the first page of each list, which nearly every visit is: its query compiled once per process
+        if not query.get("after") and not query.get("before"):
+            partnerships = selectors.partnership_list_rows_first(
+                self.organization,
+                status=status,
+                ordering=selectors.PARTNERSHIP_ORDERING,
+                count=DEFAULT_PAGE_SIZE + 1,
+            )
+            page = keyset_first_page(partnerships, ordering=selectors.PARTNERSHIP_ORDERING, query=query)
+        else:
+            page = keyset_page(
+                selectors.partnership_list_rows(self.organization, status=status),
+                ordering=selectors.PARTNERSHIP_ORDERING,
+                query=query,
+            )
+        if not query.get("requests_after") and not query.get("requests_before"):
+            requests = selectors.requests_sent_list_rows_first(
+                self.organization, ordering=selectors.REQUEST_ORDERING, count=REQUESTS_PAGE_SIZE + 1
+            )
+            requests_page = keyset_first_page(
+                requests,
+                ordering=selectors.REQUEST_ORDERING,
+                query=query,
+                size=REQUESTS_PAGE_SIZE,
+                prefix="requests_",
+            )
+        else:
+            requests_page = keyset_page(
+                selectors.requests_sent_list_rows(self.organization),
+                ordering=selectors.REQUEST_ORDERING,
+                query=query,
+                size=REQUESTS_PAGE_SIZE,
+                prefix="requests_",
+            )
         context = self.get_context_data(
             page=page,
             rows=partnership_rows(self.organization, page.object_list),
             requests_page=requests_page,
             request_rows=request_sent_rows(self.organization, requests_page.object_list),
+            has_requests=bool(requests_page.object_list),
             status_filter=status_filter,
             can_manage=self.membership.can(Permission.PARTNERS_MANAGE),
             can_invite_customers=self.membership.can(Permission.CUSTOMERS_INVITE),

@@ -29,7 +29,7 @@ from portal.errors import DomainError, form_add_domain_error
 from portal.invitations.draft_views import InvitationActionsMixin
 from portal.invitations.drafts import DraftForm, mailto_href
 from portal.invitations.models import LinkInvitationStatus
-from portal.lists import keyset_page
+from portal.lists import DEFAULT_PAGE_SIZE, KeysetPage, keyset_first_page, keyset_page
 from portal.rows import RowLink, choice_labels
 from providers import selectors
 from providers.models import PartnershipInvitation, PartnershipRequest, PartnershipStatus, RequestStatus
@@ -290,14 +290,19 @@ class _ProviderPage(OrganizationView):
 
     def render_list(self, request, template: str, form, rows, ordering, rows_of=None, **context):
         """The list's page; ``rows_of(organization, page.object_list)``, when given, makes the ``rows`` the
-        template prints (plain values its ``{% memo %}`` keys each row by)."""
-        page = None if rows is None else keyset_page(rows, ordering=ordering, query=request.GET)
+        template prints (plain values its ``{% memo %}`` keys each row by). ``rows`` is the list's queryset,
+        or the page already read (a ``KeysetPage``: the first page, through a prepared query)."""
+        if rows is None or isinstance(rows, KeysetPage):
+            page = rows
+        else:
+            page = keyset_page(rows, ordering=ordering, query=request.GET)
         if rows_of is not None:
             context["rows"] = [] if page is None else rows_of(self.organization, page.object_list)
         context = self.get_context_data(
             form=form,
             filter_values=FilterValues.of(form),
             page=page,
+            listed=page is not None,  # the filters are valid: the list is shown
             can_manage=self.can_manage,
             query_string=_filters_query(request),
             **context,
@@ -316,9 +321,23 @@ def _filters_query(request) -> str:
 class ResellerListView(_ProviderPage):
     def get(self, request):
         form, filters = self.filtered(ResellerFilterForm, request)
-        partnerships = (
-            None if filters is None else selectors.partnership_list_rows(self.organization, **filters)
-        )
+        if filters is None:
+            partnerships = None
+        elif not filters["search"] and not request.GET.get("after") and not request.GET.get("before"):
+            # the first page without a search, which nearly every visit is: its query compiled once per
+            # process for each status
+            partnerships = keyset_first_page(
+                selectors.partnership_list_rows_first(
+                    self.organization,
+                    status=filters["status"],
+                    ordering=selectors.PARTNERSHIP_ORDERING,
+                    count=DEFAULT_PAGE_SIZE + 1,
+                ),
+                ordering=selectors.PARTNERSHIP_ORDERING,
+                query=request.GET,
+            )
+        else:
+            partnerships = selectors.partnership_list_rows(self.organization, **filters)
         return self.render_list(
             request,
             "providers/resellers.html",
@@ -338,7 +357,12 @@ class ResellerExportView(_ProviderPage):
         form, filters = self.filtered(ResellerFilterForm, request)
         if filters is None:
             return self.render_list(
-                request, "providers/resellers.html", form, None, selectors.PARTNERSHIP_ORDERING
+                request,
+                "providers/resellers.html",
+                form,
+                None,
+                selectors.PARTNERSHIP_ORDERING,
+                rows_of=partnership_rows,
             )
         columns = (
             selectors.partnerships_of(self.organization, **filters)
