@@ -204,6 +204,9 @@ _provider_names_query = PreparedQuery(
     lambda reseller_id, customer_ids: _provider_rows(
         Organization(pk=reseller_id, kind=Organization.Kind.RESELLER), customer_ids
     ).values_list("customer_id", "partner__legal_name"),
+    # planned with the page's customers each time: its generic plan reads a big reseller's every
+    # relationship (portal.prepared)
+    planned_each_time=True,
     # the reseller twice: its live partnerships and its relationships
     reseller_id=CustomerRelationship._meta.get_field("reseller"),
     customer_ids=Many(CustomerRelationship._meta.get_field("customer")),

@@ -20,12 +20,14 @@ time), and each parameter must reach the SQL as parameters prepared by the model
 
 A list of values (``Many(field)``: the ids of a page's rows, say) reaches the SQL as one array parameter
 through ``portal.queries.InValues`` (``column = ANY(%s)``), so the SQL stays the same whatever the
-number of values. Such a query is compiled once but not prepared on the connection: PostgreSQL plans it
-each time with the values in hand. A generic plan cannot see how many ids the array holds, and chose to
-read a big reseller's hundred thousand relationships instead of the page's fifty customers (80 ms
-instead of 1 ms, bench/scale.py). On another database than PostgreSQL ``InValues`` is a plain ``IN``
-with one parameter per value, so a query with a ``Many`` is built and run anew each time there, like
-any queryset.
+number of values. On another database than PostgreSQL ``InValues`` is a plain ``IN`` with one
+parameter per value, so a query with a ``Many`` is built and run anew each time there, like any queryset.
+
+``planned_each_time=True``: compiled once, but not prepared on the connection, so PostgreSQL plans it
+with the values in hand each time. For a query whose best plan depends on them: the generic plan of the
+Customers page's providers (``customers.partner_selectors``) cannot see that the array holds a page's
+fifty customers, and read a big reseller's hundred thousand relationships instead (75 ms instead of
+0.8 ms, bench/scale.py). ``bench/scale.py`` measures every prepared list query at production size.
 """
 
 import threading
@@ -62,13 +64,12 @@ class PreparedQuery:
     """``PreparedQuery(build, user_id=User.pk field, ...)``: ``build(**parameters)`` returns the queryset;
     each keyword names a parameter and the model field whose database preparation it goes through."""
 
-    def __init__(self, build: Callable[..., QuerySet], **fields):
+    def __init__(self, build: Callable[..., QuerySet], *, planned_each_time: bool = False, **fields):
         self._build = build
         self._fields = fields
         self._compiled: dict[str, _Compiled] = {}
         self._lock = threading.Lock()
-        # a list's selectivity is in its values: planned with them each time (above)
-        self._prepared_on_connection = not any(isinstance(field, Many) for field in fields.values())
+        self._prepared_on_connection = not planned_each_time
 
     def _placeholder(self, name: str, field) -> Any:
         if isinstance(field, Many):

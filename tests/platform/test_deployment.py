@@ -140,3 +140,27 @@ def test_the_shell_queries_are_prepared_and_the_pages_queries_are_not(db, django
     prepared = _prepared_statements()
     assert len(prepared) == 1
     assert 'INNER JOIN "accounts_membership"' in prepared[0] and "$1" in prepared[0]
+
+
+def test_a_list_parameter_query_is_prepared_unless_planned_each_time(db):
+    """A query of a page's ids (one array) is prepared like the others; one whose plan depends on the ids
+    (``planned_each_time``) is compiled once but planned by PostgreSQL on every run."""
+    from accounts.models import Membership
+    from portal.prepared import Many, PreparedQuery
+    from portal.queries import InValues
+    from tests.factories.accounts import MembershipFactory
+
+    membership = MembershipFactory()
+
+    def build(ids):
+        return Membership.objects.filter(InValues("organization_id", ids)).values_list("pk")
+
+    field = Many(Membership._meta.get_field("organization"))
+    prepared = PreparedQuery(build, ids=field)
+    each_time = PreparedQuery(lambda ids: build(ids).order_by("-pk"), planned_each_time=True, ids=field)
+    for query in (prepared, each_time):
+        assert query.tuples(ids=[membership.organization_id]) == [(membership.pk,)]
+
+    statements = _prepared_statements()
+    assert len(statements) == 1
+    assert "= ANY($1::bigint[])" in statements[0] and "DESC" not in statements[0]
