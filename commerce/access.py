@@ -102,10 +102,24 @@ def customer_action_check(
     action: str,
     *,
     now=None,
+    answers: selectors.PartnerAnswers | None = None,
 ) -> Organization | None:
     """Raise unless ``membership`` (of ``organization``) may do ``action`` in ``customer`` right now;
-    return the acting partner (None when the customer acts for itself)."""
+    return the acting partner (None when the customer acts for itself).
+
+    ``answers``: the relationship selector's answers of this request (``customers.selectors.PartnerAnswers``,
+    a view's, for the checks of one page): each question is then asked once per request, however many
+    actions the page checks. Without it (or for another partner or customer, or at another ``now``), each
+    check asks again."""
     rule = ACTIONS[action]
+    if answers is not None and (now is not None or not answers.concerns(organization, customer)):
+        answers = None
+
+    def may(need: str) -> bool:
+        if answers is not None:
+            return answers.may(need)
+        return selectors.partner_may(organization, customer, need, now=now)
+
     if organization.pk == customer.pk:
         if rule.customer_permission is None or (
             membership is not None and not membership.can(rule.customer_permission)
@@ -114,13 +128,13 @@ def customer_action_check(
         return None
     if organization.kind not in rule.partner_kinds:
         raise CustomerNotVisible
-    if not selectors.partner_may(organization, customer, "view", now=now):
+    if not may("view"):
         raise CustomerNotVisible
     if membership is not None and not membership.can(rule.partner_permission):
         raise ActionNotPermitted
     if rule.partner_need == "view":
         return organization
-    if not selectors.partner_may(organization, customer, rule.partner_need, now=now):
+    if not may(rule.partner_need):
         if rule.partner_need in DelegatedRole.values:
             raise DelegatedRoleMissing(rule.partner_need)
         raise CustomerNotVisible
@@ -141,9 +155,9 @@ def customer_act_check(*, by: Membership, customer: Organization, action: str) -
     return customer_action_check(fresh.organization, fresh, customer, action)
 
 
-def customer_action_allowed(organization, membership, customer, action) -> bool:
+def customer_action_allowed(organization, membership, customer, action, *, answers=None) -> bool:
     try:
-        customer_action_check(organization, membership, customer, action)
+        customer_action_check(organization, membership, customer, action, answers=answers)
     except DomainError:
         return False
     return True

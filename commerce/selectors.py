@@ -11,15 +11,28 @@ Anything else is 404 (``Http404``), as for a missing page.
 
 from __future__ import annotations
 
-from django.db.models import Exists, F, Func, IntegerField, OuterRef, Q, QuerySet, Subquery, Window
+from django.db.models import (
+    Case,
+    Exists,
+    F,
+    Func,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+    Window,
+)
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import Http404
 
 from accounts.models import DirectoryUser, Organization
-from commerce.models import LicenceAssignment, Order, OrderStatus, Subscription
+from commerce.models import SUBSCRIPTION_LIVE, LicenceAssignment, Order, OrderStatus, Subscription
 from customers import selectors as customer_selectors
 from customers.models import CustomerRelationship, PartnerRole, RelationshipStatus
-from portal.prepared import PreparedQuery
+from portal.prepared import Many, PreparedQuery
 from portal.queries import InValues
 
 
@@ -153,6 +166,37 @@ def order_rows_visible_to(organization: Organization) -> QuerySet[Order]:
     return rows.annotate(item_name=Coalesce(F("subscription__name"), F("offer__name")))
 
 
+#: (kind of partner, status, ordering, count) -> the compiled query of ``order_rows_first``
+_order_rows_first: dict[tuple, PreparedQuery] = {}
+
+#: The side of an order a partner of each kind is on (the column its orders are read by).
+_PARTNER_SIDE = {Organization.Kind.RESELLER: "reseller", Organization.Kind.PROVIDER: "provider"}
+
+
+def order_rows_first(
+    partner: Organization, *, status: str, ordering: tuple[str, ...], count: int
+) -> list[Order]:
+    """The first ``count`` of ``order_rows_visible_to(partner)`` in ``ordering`` (``status``: only the
+    orders in that status, "" every one): the first page of a partner's Orders list, its SQL compiled once
+    per process for each kind of partner and status (``portal.prepared``). ``status`` is one of the list's
+    tabs, a handful of values: each is a query of its own, compiled with the status in its SQL."""
+    key = (partner.kind, status, ordering, count)
+    query = _order_rows_first.get(key)
+    if query is None:
+        kind = partner.kind
+
+        def build(partner_id):
+            rows = order_rows_visible_to(Organization(pk=partner_id, kind=kind))
+            if status:
+                rows = rows.filter(status=status)
+            return rows.order_by(*ordering)[:count]
+
+        query = _order_rows_first[key] = PreparedQuery(
+            build, partner_id=Order._meta.get_field(_PARTNER_SIDE[kind])
+        )
+    return query.objects(partner_id=partner.pk)
+
+
 #: count -> the compiled query of ``latest_order_rows_of_customer``
 _latest_orders_of_customer: dict[int, PreparedQuery] = {}
 
@@ -207,6 +251,29 @@ def tenant_user_rows(customer: Organization) -> QuerySet[DirectoryUser]:
     return tenant_users(customer).only(*TENANT_USER_ROW_FIELDS)
 
 
+#: (ordering, count) -> the compiled query of ``own_tenant_user_rows_first``
+_own_tenant_users_first: dict[tuple, PreparedQuery] = {}
+
+
+def own_tenant_user_rows_first(
+    customer: Organization, *, ordering: tuple[str, ...], count: int
+) -> list[DirectoryUser]:
+    """The first ``count`` of ``tenant_user_rows(customer)`` in ``ordering``, its SQL compiled once per
+    process: the first page of the Tenant users page, the customer's own and its reseller's (the same rows:
+    the partner's access is checked before). The customer's tenant is a built-in one (the caller checked)."""
+    query = _own_tenant_users_first.get((ordering, count))
+    if query is None:
+        query = _own_tenant_users_first[ordering, count] = PreparedQuery(
+            lambda tenant_id: (
+                DirectoryUser.objects.filter(tenant_id=tenant_id)
+                .only(*TENANT_USER_ROW_FIELDS)
+                .order_by(*ordering)[:count]
+            ),
+            tenant_id=DirectoryUser._meta.get_field("tenant"),
+        )
+    return query.objects(tenant_id=customer.directory_tenant_id)
+
+
 def tenant_user_for(customer: Organization, user_public_id) -> DirectoryUser:
     user = tenant_users(customer).filter(public_id=user_public_id).first()
     if user is None:
@@ -244,6 +311,67 @@ def licence_assignment_for(
     return assignment
 
 
+#: The order of ``licence_names_of_users``'s rows: by user, then the subscription's name.
+_LICENCE_NAMES_ORDERING = ("directory_user_id", "subscription__name", "subscription_id")
+
+_own_licence_names = PreparedQuery(
+    lambda customer_id, user_ids: (
+        LicenceAssignment.objects.filter(InValues("directory_user_id", user_ids), customer_id=customer_id)
+        .order_by(*_LICENCE_NAMES_ORDERING)
+        .values_list("directory_user_id", "subscription__name")
+    ),
+    customer_id=LicenceAssignment._meta.get_field("customer"),
+    user_ids=Many(LicenceAssignment._meta.get_field("directory_user")),
+)
+
+
+def _reseller_licence_names_query(reseller_id, customer_id, user_ids):
+    """The reseller's side: from the subscriptions it sees of the customer (``subscriptions_of``: it is
+    reseller of record, the customer visible to it), their licences held by these users."""
+    reseller = Organization(pk=reseller_id, kind=Organization.Kind.RESELLER)
+    return (
+        subscriptions_of(reseller, Organization(pk=customer_id, kind=Organization.Kind.CUSTOMER))
+        .select_related(None)
+        .filter(
+            InValues("assignments__directory_user_id", user_ids),
+            assignments__customer_id=customer_id,
+        )
+        .order_by("assignments__directory_user_id", "name", "id")
+        .values_list("assignments__directory_user_id", "name")
+    )
+
+
+_reseller_licence_names = PreparedQuery(
+    _reseller_licence_names_query,
+    reseller_id=Subscription._meta.get_field("reseller"),
+    customer_id=Subscription._meta.get_field("customer"),
+    user_ids=Many(LicenceAssignment._meta.get_field("directory_user")),
+)
+
+
+def licence_names_of_users(
+    organization: Organization, customer: Organization, user_ids: list[int]
+) -> list[tuple[int, str]]:
+    """(user id, subscription name) of each licence these users of the customer's tenant hold, of the
+    subscriptions ``organization`` sees (``licence_assignments_visible_to``), by user then subscription
+    name: one query whatever the number of users, its SQL compiled once per process (``portal.prepared``;
+    the ids are one array parameter)."""
+    if not user_ids:
+        return []
+    if organization.pk == customer.pk:
+        return _own_licence_names.tuples(customer_id=customer.pk, user_ids=user_ids)
+    if organization.kind == Organization.Kind.RESELLER:
+        return _reseller_licence_names.tuples(
+            reseller_id=organization.pk, customer_id=customer.pk, user_ids=user_ids
+        )
+    return list(
+        licence_assignments_visible_to(organization, customer)
+        .filter(directory_user_id__in=user_ids)
+        .order_by(*_LICENCE_NAMES_ORDERING)
+        .values_list("directory_user_id", "subscription__name")
+    )
+
+
 def licence_holders(subscription: Subscription) -> QuerySet[LicenceAssignment]:
     return LicenceAssignment.objects.filter(subscription=subscription).select_related("directory_user")
 
@@ -276,6 +404,103 @@ def licence_holder_rows(subscription: Subscription) -> QuerySet[LicenceAssignmen
         .only("id", "public_id", "user_principal_name", "assigned_at")
         .annotate(display_name=F("directory_user__display_name"), user_status=F("directory_user__status"))
     )
+
+
+def licence_chooser(subscriptions: QuerySet[Subscription], *, count: int) -> QuerySet[Subscription]:
+    """The first ``count`` of ``subscriptions`` as the Licences page lists them: the live ones first, by
+    name (``ended``: 0 for a live one, 1 for the others)."""
+    ended = Case(
+        When(status__in=SUBSCRIPTION_LIVE, then=Value(0)), default=Value(1), output_field=IntegerField()
+    )
+    return subscriptions.annotate(ended=ended).order_by("ended", "name", "id")[:count]
+
+
+#: count -> the compiled query of ``own_licence_chooser``
+_own_licence_chooser: dict[int, PreparedQuery] = {}
+
+
+def own_licence_chooser(customer: Organization, *, count: int) -> list[Subscription]:
+    """``licence_chooser(licence_subscriptions_of(customer, customer), count=count)``: the list of the
+    customer's own Licences page without a search, its SQL compiled once per process."""
+    query = _own_licence_chooser.get(count)
+    if query is None:
+
+        def build(customer_id):
+            customer = Organization(pk=customer_id, kind=Organization.Kind.CUSTOMER)
+            return licence_chooser(licence_subscriptions_of(customer, customer), count=count)
+
+        query = _own_licence_chooser[count] = PreparedQuery(
+            build, customer_id=Subscription._meta.get_field("customer")
+        )
+    return query.objects(customer_id=customer.pk)
+
+
+def _reseller_licence_chooser_query(reseller_id, customer_id, *, count: int) -> QuerySet[Subscription]:
+    reseller = Organization(pk=reseller_id, kind=Organization.Kind.RESELLER)
+    customer = Organization(pk=customer_id, kind=Organization.Kind.CUSTOMER)
+    return licence_chooser(licence_subscriptions_of(reseller, customer), count=count)
+
+
+#: count -> the compiled query of ``licence_chooser_first`` on a reseller's side
+_reseller_licence_chooser: dict[int, PreparedQuery] = {}
+
+
+def licence_chooser_first(
+    organization: Organization, customer: Organization, *, count: int
+) -> list[Subscription]:
+    """``licence_chooser(licence_subscriptions_of(organization, customer), count=count)``: the list of a
+    Licences page without a search, its SQL compiled once per process on the customer's side and on its
+    reseller's (any other organization: the queryset itself)."""
+    if organization.pk == customer.pk:
+        return own_licence_chooser(customer, count=count)
+    if organization.kind != Organization.Kind.RESELLER:
+        return list(licence_chooser(licence_subscriptions_of(organization, customer), count=count))
+    query = _reseller_licence_chooser.get(count)
+    if query is None:
+        query = _reseller_licence_chooser[count] = PreparedQuery(
+            lambda reseller_id, customer_id: _reseller_licence_chooser_query(
+                reseller_id, customer_id, count=count
+            ),
+            reseller_id=Subscription._meta.get_field("reseller"),
+            customer_id=Subscription._meta.get_field("customer"),
+        )
+    return query.objects(reseller_id=organization.pk, customer_id=customer.pk)
+
+
+_licences_assigned = PreparedQuery(
+    lambda subscription_id: (
+        LicenceAssignment.objects.filter(subscription_id=subscription_id)
+        .order_by()
+        .annotate(count=Func(F("pk"), function="COUNT"))
+        .values("count")
+    ),
+    subscription_id=LicenceAssignment._meta.get_field("subscription"),
+)
+
+
+def licences_assigned_of(subscription: Subscription) -> int:
+    """``licences_assigned(subscription)``, its SQL compiled once per process."""
+    return _licences_assigned.values(subscription_id=subscription.pk)[0]["count"]
+
+
+#: (ordering, count) -> the compiled query of ``licence_holder_rows_first``
+_licence_holders_first: dict[tuple, PreparedQuery] = {}
+
+
+def licence_holder_rows_first(
+    subscription: Subscription, *, ordering: tuple[str, ...], count: int
+) -> list[LicenceAssignment]:
+    """The first ``count`` of ``licence_holder_rows(subscription)`` in ``ordering``: the first page of the
+    Licences page, its SQL compiled once per process. The caller has found the subscription visible."""
+    query = _licence_holders_first.get((ordering, count))
+    if query is None:
+        query = _licence_holders_first[ordering, count] = PreparedQuery(
+            lambda subscription_id: licence_holder_rows(Subscription(pk=subscription_id)).order_by(*ordering)[
+                :count
+            ],
+            subscription_id=LicenceAssignment._meta.get_field("subscription"),
+        )
+    return query.objects(subscription_id=subscription.pk)
 
 
 # --- The partner's customer pages and order forms (one query for a list page) ------------------------

@@ -112,6 +112,66 @@ def partner_may(partner: Organization, customer: Organization, need: str, *, now
     raise ValueError(f"Unknown need {need!r}")
 
 
+class PartnerAnswers:
+    """``partner_may`` for the checks of one request: each question put to the relationship selector once
+    (does the partner see the customer; its live delegated roles there), then the same answers for every
+    check of that request. A view makes one per request and never keeps it: the next request asks again.
+
+    ``visible``: the relationship ``customer_relationship_for`` returned in this request for this partner
+    and customer, which answered the first question already (the same rows, the same condition)."""
+
+    def __init__(
+        self,
+        partner: Organization,
+        customer: Organization,
+        *,
+        now=None,
+        visible: CustomerRelationship | None = None,
+    ):
+        self.partner, self.customer, self.now = partner, customer, now
+        self._sees: bool | None = None
+        self._roles: frozenset[str] | None = None
+        if (
+            visible is not None
+            and visible.partner_id == partner.pk
+            and visible.customer_id == customer.pk
+            and visible.status == ACTIVE
+        ):
+            self._sees = True
+
+    def concerns(self, partner: Organization, customer: Organization) -> bool:
+        """Whether these are the answers for this partner and customer (any other pair asks afresh)."""
+        return self.partner.pk == partner.pk and self.customer.pk == customer.pk
+
+    @property
+    def sees(self) -> bool:
+        if self._sees is None:
+            visible = customer_relationships_visible_to(self.partner).filter(customer=self.customer)
+            self._sees = visible.exists()
+        return self._sees
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The partner's live delegated roles in the customer (none when it does not see the customer)."""
+        if self._roles is None:
+            self._roles = (
+                delegated_roles(self.partner, self.customer, now=self.now) if self.sees else frozenset()
+            )
+        return self._roles
+
+    def may(self, need: str) -> bool:
+        """``partner_may(partner, customer, need)``, from this request's answers."""
+        if not self.sees:
+            return False
+        if need == NEED_VIEW:
+            return True
+        if need == NEED_ORDER:
+            return self.partner.kind == Organization.Kind.PROVIDER
+        if need in DelegatedRole.values:
+            return role_satisfied(self.roles, need)
+        raise ValueError(f"Unknown need {need!r}")
+
+
 def role_satisfied(roles, need: str) -> bool:
     """Whether holding ``roles`` gives ``need``: the role itself, or Global administrator (which may do
     anything in the tenant)."""

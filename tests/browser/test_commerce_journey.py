@@ -8,7 +8,9 @@
    adds a user to the customer's tenant: the set-up email arrives in the language chosen, and the new user
    sets a password through its link. The reseller then assigns the new user a licence of the subscription.
 3. The customer's Global admin sees the subscription (its seats, its reseller of record and indirect
-   provider), the licence, the new user, and the partners' actions in the activity log, each partner named.
+   provider), the licence, the new user, and the partners' actions in the activity log, each partner named;
+   from the rows (whose buttons belong to the page's one form), disables and enables the new user and takes
+   the licence back.
 
 Every page on the way is checked with axe-core (conftest.py) and must log no console error."""
 
@@ -339,6 +341,29 @@ def test_provider_orders_reseller_assigns_a_licence_to_a_new_user_and_the_custom
     expect(user_row).to_contain_text("Aiko Tanaka")
     expect(user_row).to_contain_text(subscription.name)
 
+    # The row's buttons belong to the page's one form (form="row-actions", formaction): Disable, then
+    # Enable, post the row's action to the row's user.
+    user_row.get_by_role("button", name=t("Disable")).click()
+    disabled = t(
+        "%(name)s (%(user_principal_name)s) is disabled: the user can no longer sign in.",
+        name="Aiko Tanaka",
+        user_principal_name=new_upn,
+    )
+    expect(customer_page.locator("main .messages")).to_contain_text(disabled, timeout=WAIT)
+    expect(user_row).to_contain_text(t(DirectoryUser.Status.DISABLED.label))
+    new_user.refresh_from_db()
+    assert new_user.status == DirectoryUser.Status.DISABLED
+    user_row.get_by_role("button", name=t("Enable")).click()
+    enabled = t(
+        "%(name)s (%(user_principal_name)s) is enabled: the user can sign in again.",
+        name="Aiko Tanaka",
+        user_principal_name=new_upn,
+    )
+    expect(customer_page.locator("main .messages")).to_contain_text(enabled, timeout=WAIT)
+    new_user.refresh_from_db()
+    assert new_user.status == DirectoryUser.Status.ACTIVE
+    expect_lang(customer_page, language)
+
     nav_link(customer_page, language, "Activity log").click()
     expect(customer_page.get_by_role("heading", level=1)).to_have_text(t("Activity log"), timeout=WAIT)
     expect_lang(customer_page, language)
@@ -350,6 +375,19 @@ def test_provider_orders_reseller_assigns_a_licence_to_a_new_user_and_the_custom
     ):
         event = log.locator("tr").filter(has_text=t(action)).first
         expect(event).to_contain_text(t("as partner <bdi>%(partner)s</bdi>", partner=partner.legal_name))
+
+    # The customer takes the licence back from its row (the page's one form again): the seat is free.
+    nav_link(customer_page, language, "Licences").click()
+    customer_chosen = customer_page.locator("section.licence-chosen")
+    expect(customer_chosen.get_by_role("heading", level=2)).to_have_text(subscription.name, timeout=WAIT)
+    customer_chosen.locator("table tbody tr").filter(has_text=new_upn).get_by_role(
+        "button", name=t("Remove")
+    ).click()
+    expect(customer_page.locator("main .messages")).to_contain_text(
+        t("%(user)s no longer holds this licence: its seat is free again.", user=new_upn), timeout=WAIT
+    )
+    expect(customer_chosen.locator(".stat dd")).to_have_text(t("%(used)s of %(total)s", used=0, total=3))
+    assert not LicenceAssignment.objects.filter(subscription=subscription).exists()
 
     assert provider_errors == []
     assert reseller_errors == []
