@@ -33,7 +33,7 @@ from commerce.views.base import CustomerScopedView
 from customers import partner_selectors
 from customers import selectors as customer_selectors
 from portal.errors import DomainError, form_add_domain_error
-from portal.lists import keyset_page
+from portal.lists import DEFAULT_PAGE_SIZE, keyset_first_page, keyset_page
 from portal.rows import RowLink, choice_labels, minute
 
 #: The orders list's keyset ordering (the last field unique).
@@ -310,28 +310,44 @@ class OrderListView(OrganizationView):
         status = request.GET.get("status", "")
         if status not in {value for value, _label in tabs}:
             status = ""
-        rows = selectors.order_rows_visible_to(self.organization)
-        if status:
-            rows = rows.filter(status=status)
-        page = keyset_page(rows, ordering=ORDER_ORDERING, query=request.GET)
+        if not request.GET.get("after") and not request.GET.get("before"):
+            # the first page, which nearly every visit is: its query compiled once per process
+            rows = selectors.order_rows_first(
+                self.organization, status=status, ordering=ORDER_ORDERING, count=DEFAULT_PAGE_SIZE + 1
+            )
+            page = keyset_first_page(rows, ordering=ORDER_ORDERING, query=request.GET)
+        else:
+            rows = selectors.order_rows_visible_to(self.organization)
+            if status:
+                rows = rows.filter(status=status)
+            page = keyset_page(rows, ordering=ORDER_ORDERING, query=request.GET)
         in_organization = {"organization_public_id": self.organization.public_id}
         orders_url = reverse("commerce:orders", kwargs=in_organization)
         context = self.get_context_data(
             page=page,
-            tabs=[
-                {
-                    "status": value,
-                    "label": label,
-                    "current": value == status,
-                    "url": f"{orders_url}?status={value}" if value else orders_url,
-                }
+            tabs=tuple(
+                OrderTab(
+                    status=value,
+                    label=label,
+                    current=value == status,
+                    url=f"{orders_url}?status={value}" if value else orders_url,
+                )
                 for value, label in tabs
-            ],
+            ),
             status=status,
             is_provider=self.organization.kind == Organization.Kind.PROVIDER,
             rows=order_rows(self.organization, page.object_list),
         )
         return render(request, "commerce/orders.html", context)
+
+
+class OrderTab(NamedTuple):
+    """A status tab of the orders list (its label translated when printed)."""
+
+    status: str
+    label: str
+    current: bool
+    url: str
 
 
 class OrderRow(NamedTuple):
