@@ -9,7 +9,9 @@ the last page costs what the first one does. Pages have no numbers for the same 
 
 The cursor, ``?after=`` (or ``?before=`` for the previous page), carries the ordering values of one
 row, as JSON signed with the secret key and bound to the model and ordering: a forged, truncated or
-stale cursor is ignored and the first page is shown, never an error. Signed, not encrypted: anyone can
+stale cursor is ignored and the first page is shown, never an error. It holds no time of signing: the
+link to the page after a row is the same on every response (a list's memo keeps it, and two responses of
+the same page are the same page). Signed, not encrypted: anyone can
 read the boundary row's values in it (a time and an internal id), nobody can change them. Every
 other query parameter (the filters, another list's cursor on the same page) is carried over to the links.
 
@@ -139,7 +141,7 @@ def cursor_for(row: Model, *, ordering: Sequence[str], nulls_excluded: bool = Fa
     for ``keyset_page``)."""
     fields = _ordering_fields(type(row), ordering, nulls_excluded=nulls_excluded)
     values = [_jsonable(getattr(row, field.attname)) for field in fields]
-    return signing.dumps(values, salt=_salt(type(row), ordering))
+    return signing.Signer(salt=_salt(type(row), ordering)).sign_object(values)
 
 
 def _cursor_values(
@@ -148,7 +150,7 @@ def _cursor_values(
     if not token:
         return None
     try:
-        values = signing.loads(token, salt=_salt(model, ordering))
+        values = signing.Signer(salt=_salt(model, ordering)).unsign_object(token)
         if not isinstance(values, list) or len(values) != len(fields):
             return None
         return [field.to_python(value) for field, value in zip(fields, values, strict=True)]

@@ -121,13 +121,20 @@ def test_two_lists_on_one_page_each_read_their_own_cursor(events):
         "after=not-a-cursor",
         "after=",
         "before=%00%FF",
-        "after=" + signing.dumps(["2026-03-01T09:00:00+00:00", 1], salt="someone-elses-salt"),
+        "after=" + signing.Signer(salt="someone-elses-salt").sign_object(["2026-03-01T09:00:00+00:00", 1]),
         # Signed for another list (another ordering): it does not open this one.
-        "after=" + signing.dumps(["2026-03-01T09:00:00+00:00", 1], salt="portal.lists:audit.auditevent:id"),
+        "after="
+        + signing.Signer(salt="portal.lists:audit.auditevent:id").sign_object(
+            ["2026-03-01T09:00:00+00:00", 1]
+        ),
         # Signed right, but the values are not an (occurred_at, id) pair.
-        "after=" + signing.dumps(["yesterday", "x"], salt="portal.lists:audit.auditevent:-occurred_at,-id"),
-        "after=" + signing.dumps([1], salt="portal.lists:audit.auditevent:-occurred_at,-id"),
-        "after=" + signing.dumps({"id": 1}, salt="portal.lists:audit.auditevent:-occurred_at,-id"),
+        "after="
+        + signing.Signer(salt="portal.lists:audit.auditevent:-occurred_at,-id").sign_object(
+            ["yesterday", "x"]
+        ),
+        "after=" + signing.Signer(salt="portal.lists:audit.auditevent:-occurred_at,-id").sign_object([1]),
+        "after="
+        + signing.Signer(salt="portal.lists:audit.auditevent:-occurred_at,-id").sign_object({"id": 1}),
     ],
 )
 def test_a_bad_or_forged_cursor_shows_the_first_page(events, query):
@@ -142,6 +149,15 @@ def test_a_tampered_cursor_is_refused(events):
     forged = signing.b64_encode(b'["2000-01-01T00:00:00+00:00",1]').decode() + ":" + signature
     assert [e.pk for e in listed(f"after={forged}")] == [e.pk for e in events[:3]]
     assert [e.pk for e in listed(f"after={payload}")] == [e.pk for e in events[:3]]
+
+
+def test_a_rows_cursor_is_the_same_whenever_it_is_made(events):
+    from unittest import mock
+
+    token = cursor_for(events[3], ordering=ORDERING)
+    with mock.patch("time.time", return_value=4_000_000_000):
+        assert cursor_for(events[3], ordering=ORDERING) == token
+    assert [e.pk for e in listed(f"after={token}")] == [e.pk for e in events[4:7]]
 
 
 def test_after_and_before_together_start_again_from_the_top(events):
