@@ -109,17 +109,12 @@ def customer_action_check(
 
     ``answers``: the relationship selector's answers of this request (``customers.selectors.PartnerAnswers``,
     a view's, for the checks of one page): each question is then asked once per request, however many
-    actions the page checks. Without it (or for another partner or customer, or at another ``now``), each
-    check asks again."""
+    actions the page checks. Without it (or for another partner or customer, or at another ``now``), this
+    check asks its own."""
     rule = ACTIONS[action]
-    if answers is not None and (now is not None or not answers.concerns(organization, customer)):
-        answers = None
-
-    def may(need: str) -> bool:
-        if answers is not None:
-            return answers.may(need)
-        return selectors.partner_may(organization, customer, need, now=now)
-
+    if answers is None or now is not None or not answers.concerns(organization, customer):
+        answers = selectors.PartnerAnswers(organization, customer, now=now)
+    may = answers.may
     if organization.pk == customer.pk:
         if rule.customer_permission is None or (
             membership is not None and not membership.can(rule.customer_permission)

@@ -100,16 +100,7 @@ def delegated_roles(partner: Organization, customer: Organization, *, now=None) 
 def partner_may(partner: Organization, customer: Organization, need: str, *, now=None) -> bool:
     """Whether ``partner`` may, right now, ``need`` (``"view"``, ``"order"`` or a delegated role) in the
     customer organization."""
-    sees = customer_relationships_visible_to(partner).filter(customer=customer).exists()
-    if not sees:
-        return False
-    if need == NEED_VIEW:
-        return True
-    if need == NEED_ORDER:
-        return partner.kind == Organization.Kind.PROVIDER
-    if need in DelegatedRole.values:
-        return role_satisfied(delegated_roles(partner, customer, now=now), need)
-    raise ValueError(f"Unknown need {need!r}")
+    return PartnerAnswers(partner, customer, now=now).may(need)
 
 
 class PartnerAnswers:
