@@ -20,10 +20,14 @@ from customers import selectors as customer_selectors
 class CustomerScopedView(OrganizationView):
     """Subclasses set ``action`` (``commerce.access``) for GET and ``post_action`` for POST; after
     ``customer_resolve`` the view has ``self.customer``, ``self.partner`` (None on the customer's own
-    pages) and ``self.relationship`` (the partner's; None on the customer's own pages)."""
+    pages) and ``self.relationship`` (the partner's; None on the customer's own pages). A partner's checks
+    in one request (the page's action, the buttons it offers) share one ``PartnerAnswers``: each question
+    is put to the relationship selector once per request."""
 
     action: str = access.SUBSCRIPTIONS_VIEW
     post_action: str | None = None
+    #: a partner's answers from the relationship selector, for every check of this request
+    answers: customer_selectors.PartnerAnswers | None = None
 
     @property
     def is_customer_side(self) -> bool:
@@ -39,9 +43,13 @@ class CustomerScopedView(OrganizationView):
         else:
             self.relationship = customer_selectors.customer_relationship_for(self.organization, customer_id)
             self.customer, self.partner = self.relationship.customer, self.organization
+            # every check of this request from the same answers (the relationship found answers the first)
+            self.answers = customer_selectors.PartnerAnswers(
+                self.organization, self.customer, visible=self.relationship
+            )
         try:
             access.customer_action_check(
-                self.organization, self.membership, self.customer, action or self.action
+                self.organization, self.membership, self.customer, action or self.action, answers=self.answers
             )
         except access.CustomerNotVisible:
             raise Http404 from None
@@ -64,7 +72,9 @@ class CustomerScopedView(OrganizationView):
 
     def may(self, action: str) -> bool:
         """Whether the page may offer ``action`` (a button): the same table, no exception."""
-        return access.customer_action_allowed(self.organization, self.membership, self.customer, action)
+        return access.customer_action_allowed(
+            self.organization, self.membership, self.customer, action, answers=self.answers
+        )
 
     def route(self, customer_route: str, partner_route: str | None = None) -> tuple[str, dict]:
         """The name and the keyword arguments of a page of this customer: the customer's own route, or the

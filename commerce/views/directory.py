@@ -13,7 +13,6 @@ from typing import NamedTuple
 from django.contrib import messages
 from django.core.exceptions import BadRequest
 from django.db.models import Q
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -38,46 +37,7 @@ USER_ORDERING = ("user_principal_name", "id")
 class TenantPage(CustomerScopedView):
     """A page of one customer's tenant (users or licences): the partner's banner (whose tenant it is, as
     whom, with which delegated role), the link back to the customer page, and the 403 page that names
-    the missing role, says what it allows and how to ask for it.
-
-    The page's checks (its own action, the buttons it may offer, the role its banner names) share one
-    ``customers.selectors.PartnerAnswers`` per request: the relationship selector is asked each question
-    once, on every request."""
-
-    answers: customer_selectors.PartnerAnswers | None = None
-
-    def customer_resolve(self, customer_id=None, *, action: str | None = None):
-        """``CustomerScopedView.customer_resolve``, its check answered from this request's
-        ``PartnerAnswers`` (the relationship it found answers whether the partner sees the customer)."""
-        if self.is_customer_side:
-            self.customer, self.partner, self.relationship = self.organization, None, None
-        else:
-            self.relationship = customer_selectors.customer_relationship_for(self.organization, customer_id)
-            self.customer, self.partner = self.relationship.customer, self.organization
-            self.answers = customer_selectors.PartnerAnswers(
-                self.organization, self.customer, visible=self.relationship
-            )
-        try:
-            access.customer_action_check(
-                self.organization, self.membership, self.customer, action or self.action, answers=self.answers
-            )
-        except access.CustomerNotVisible:
-            raise Http404 from None
-        except access.DelegatedRoleMissing as missing:
-            return self.role_missing(missing)
-        except access.ActionNotPermitted as denied:
-            return render(
-                self.request,
-                "commerce/forbidden.html",
-                self.get_context_data(message=denied.message),
-                status=403,
-            )
-        return None
-
-    def may(self, action: str) -> bool:
-        return access.customer_action_allowed(
-            self.organization, self.membership, self.customer, action, answers=self.answers
-        )
+    the missing role, says what it allows and how to ask for it."""
 
     def role_missing(self, missing: access.DelegatedRoleMissing):
         context = self.get_context_data(
