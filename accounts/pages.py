@@ -79,7 +79,7 @@ PAGES = [
         "accounts:admin_agent_join",
         cards=(
             # a form: its CSRF token changes on every response, so no memo
-            DashboardCard("accounts/cards/_admin_agent.html", order=5, context=_admin_agent_card, memo=False),
+            DashboardCard("accounts/cards/_admin_agent.html", order=5, context=_admin_agent_card),
         ),
     ),
 ]

@@ -24,10 +24,9 @@ class DashboardCard:
 
     template: str
     order: int
-    context: Callable[[Any], dict] | None = None
     #: printed through a ``{% memo %}`` (organization_dashboard.html): the card's template sees ``card``
-    #: (its context, plain values) and ``links`` only. False for a card with a form (a CSRF token).
-    memo: bool = True
+    #: (its context, plain values) and ``links`` only; a form's CSRF token goes in a ``{% hole %}``.
+    context: Callable[[Any], dict] | None = None
 
 
 @dataclass(frozen=True)
@@ -111,5 +110,5 @@ def dashboard_cards(view) -> list[dict]:
     for entry, url in pages_open_to(view.membership):
         for card in entry.cards:
             data = card.context(view) if card.context else {}
-            cards.append((card.order, {"template": card.template, "url": url, "memo": card.memo, **data}))
+            cards.append((card.order, {"template": card.template, "url": url, **data}))
     return [card for _order, card in sorted(cards, key=lambda pair: pair[0])]
