@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import math
 import uuid
-from datetime import datetime, timedelta
-from typing import NamedTuple
+from datetime import timedelta
 
 from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.utils import timezone
@@ -83,21 +82,13 @@ def customer_list_first(partner: Organization, *, ordering: tuple[str, ...], cou
     return query.objects(partner_id=partner.pk)
 
 
-class Party(NamedTuple):
-    """An organization as a list row names and links it."""
-
-    public_id: uuid.UUID
-    legal_name: str
-
-
-def list_rows_parties(rows: list[CustomerRelationship]) -> dict[int, Party]:
-    """The customers and resellers of a provider's list rows (``customer_list_rows``) by id, with what a
-    row shows of them (public id, legal name), in one query."""
+def list_rows_parties(rows: list[CustomerRelationship]) -> list[tuple[int, uuid.UUID, str]]:
+    """The customers and resellers of a provider's list rows (``customer_list_rows``), with what a row
+    shows of them: ``(id, public id, legal name)``, by id, in one query."""
     ids = {row.customer_id for row in rows} | {row.reseller_id for row in rows}
     if not ids:
-        return {}
-    found = _parties_query.tuples(ids=sorted(ids))
-    return {pk: Party(public_id, legal_name) for pk, public_id, legal_name in found}
+        return []
+    return sorted(_parties_query.tuples(ids=sorted(ids)))  # in one order: a memo keys the page by them
 
 
 _parties_query = PreparedQuery(
@@ -110,37 +101,23 @@ _parties_query = PreparedQuery(
 )
 
 
-class DelegatedAdminTerms(NamedTuple):
-    """A delegated admin relationship as a list row shows it, in plain values (``days_left`` and
-    ``ends_soon`` as ``delegated_admin_marked`` sets them; None and False for a pending request)."""
-
-    status: str
-    roles: tuple[str, ...]
-    ends_at: datetime | None
-    auto_extend: bool
-    days_left: int | None
-    ends_soon: bool
-
-
-def delegated_admins_by_customer(partner: Organization, customer_ids) -> dict[int, dict]:
-    """For each of these customers: the partner's live delegated admin relationship and its pending
-    request (``{"live": ..., "pending": ...}``, each ``DelegatedAdminTerms`` or None), in one query
-    whatever the number of customers, with the columns a list row shows. A live one past its end date
-    (the beat job has not closed it yet) no longer counts."""
-    now = timezone.now()
-    soon = now + timedelta(days=EXPIRING_DAYS)
-    found: dict[int, dict] = {}
+def delegated_admin_rows(partner: Organization, customer_ids, now) -> list[tuple]:
+    """For these customers: the partner's live delegated admin relationships and pending requests, the
+    latest requested first, in one query whatever the number of customers, as plain tuples ``(customer_id,
+    status, roles, ends_at, auto_extend, days_left, ends_soon)``: the columns a list row shows, then what
+    ``now`` makes of a live one (``delegated_admin_marked``; None and False for a request). A live one
+    past its end date (the beat job has not closed it yet) no longer counts and is left out."""
     if not customer_ids:
-        return found
-    relationships = _delegated_admins_query.tuples(partner_id=partner.pk, customer_ids=list(customer_ids))
-    for customer_id, status, roles, ends_at, auto_extend in relationships:
-        slot = found.setdefault(customer_id, {"live": None, "pending": None})
+        return []
+    soon = now + timedelta(days=EXPIRING_DAYS)
+    found = []
+    rows = _delegated_admins_query.tuples(partner_id=partner.pk, customer_ids=list(customer_ids))
+    for customer_id, status, roles, ends_at, auto_extend in rows:
         if status == DelegatedAdminStatus.APPROVAL_PENDING:
-            slot["pending"] = DelegatedAdminTerms(status, tuple(roles), ends_at, auto_extend, None, False)
+            found.append((customer_id, status, roles, ends_at, auto_extend, None, False))
         elif ends_at and ends_at > now:
-            slot["live"] = DelegatedAdminTerms(
-                status, tuple(roles), ends_at, auto_extend, days_left(ends_at, now), ends_at <= soon
-            )
+            marked = (days_left(ends_at, now), ends_at <= soon)
+            found.append((customer_id, status, roles, ends_at, auto_extend, *marked))
     return found
 
 
@@ -190,14 +167,12 @@ def providers_by_customer(reseller: Organization, customer_ids) -> dict[int, lis
     return found
 
 
-def provider_names_by_customer(reseller: Organization, customer_ids) -> dict[int, list[str]]:
-    """``providers_by_customer`` as a list row shows it: the providers' legal names, in one query."""
-    found: dict[int, list[str]] = {}
+def provider_names(reseller: Organization, customer_ids) -> list[tuple[int, str]]:
+    """``providers_by_customer`` as a list row shows it: ``(customer id, the provider's legal name)``, by
+    name, in one query."""
     if not customer_ids:
-        return found
-    for customer_id, name in _provider_names_query.tuples(reseller_id=reseller.pk, customer_ids=customer_ids):
-        found.setdefault(customer_id, []).append(name)
-    return found
+        return []
+    return _provider_names_query.tuples(reseller_id=reseller.pk, customer_ids=list(customer_ids))
 
 
 _provider_names_query = PreparedQuery(

@@ -21,7 +21,8 @@ Freezing. A value is keyed by what it is, never by identity: strings (a ``SafeSt
 zone name), UUIDs, choices (an enum member by its class and value), lazily translated strings (translated: the
 language is in the key), and tuples, lists, dictionaries, frozensets, ``SimpleNamespace``s, frozen
 dataclasses and named tuples of those (a dictionary or a namespace by what it holds when the fragment is
-looked up, which is what the fragment then prints).
+looked up, which is what the fragment then prints), and ``Derived`` values (by the function that builds
+them and what they are built from: see ``Derived``).
 Anything else (a model instance would be keyed by its primary key while printing its other fields) is
 refused: ``TEMPLATE_MEMO_STRICT`` (the tests) raises, otherwise the fragment is rendered without the memo
 and a warning is logged once per fragment.
@@ -112,6 +113,8 @@ def _freezer_for(kind: type):
         return lambda value: (kind, _items([getattr(value, name) for name in names]))
     if issubclass(kind, SimpleLazyObject):
         return _unwrapped
+    if kind is Derived:  # by what it is built from and how, never by what it built
+        return lambda value: (kind, value.build, _items(value.sources))
     return _refused
 
 
@@ -124,6 +127,45 @@ def _unwrapped(value):
 def _refused(value):
     kind = type(value)
     raise Unfreezable(f"a memo cannot key a {kind.__module__}.{kind.__qualname__}")
+
+
+_UNBUILT = object()
+
+
+class Derived:
+    """``Derived(build, *sources)``: a value a memo keys by what it is built from, built only when the
+    fragment renders (on a miss; on a hit, never). A list's rows, say: the raw rows its queries read are
+    cheap to key, while the objects its template reads cost a page as much to build as to key.
+
+    ``build(*sources)`` returns the value. The memo keys it by ``build`` itself and the frozen sources, so
+    ``build`` is a module-level function whose result depends on its sources alone (and on what every key
+    holds: the language, the time zone, the URL prefix), never on the time or the database: whatever it
+    would read there belongs in its sources. A closure is refused (its values would not be keyed).
+    Iterating it, its length and its truth are those of the value it builds."""
+
+    __slots__ = ("_value", "build", "sources")
+
+    def __init__(self, build, *sources):
+        if getattr(build, "__closure__", None) or "<locals>" in getattr(build, "__qualname__", "<locals>"):
+            raise TypeError(f"Derived needs a module-level function, not {build!r}: its values are not keyed")
+        self.build = build
+        self.sources = sources
+        self._value = _UNBUILT
+
+    @property
+    def value(self):
+        if self._value is _UNBUILT:
+            self._value = self.build(*self.sources)
+        return self._value
+
+    def __iter__(self):
+        return iter(self.value)
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def __bool__(self) -> bool:
+        return bool(self.value)
 
 
 class Key:

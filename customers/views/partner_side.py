@@ -8,7 +8,6 @@ rendered there, never redirected to, and never cached; sending the draft posts t
 form's body. No URL ever carries it.
 """
 
-import dataclasses
 import functools
 import uuid
 from datetime import datetime
@@ -37,6 +36,7 @@ from customers.models import (
     EXPIRING_DAYS,
     CustomerInvitation,
     DelegatedAdminRelationship,
+    DelegatedAdminStatus,
     DelegatedRole,
     InvitationKind,
     roles_ordered,
@@ -63,6 +63,7 @@ from portal.invitations.draft_views import InvitationActionsMixin
 from portal.invitations.drafts import DraftForm, mailto_href
 from portal.links import organization_url
 from portal.lists import DEFAULT_PAGE_SIZE, keyset_first_page, keyset_page
+from portal.memo import Derived
 from portal.rows import RowLink, choice_labels
 
 #: The orderings of the keyset lists (portal.lists): every field one way, the last one unique.
@@ -169,7 +170,6 @@ class CustomerListView(_PartnerPage):
                 self.organization, ordering=CUSTOMER_ORDERING, count=DEFAULT_PAGE_SIZE + 1
             )
             page = keyset_first_page(first, ordering=CUSTOMER_ORDERING, query=query)
-            page = dataclasses.replace(page, object_list=customer_rows(self.organization, page.object_list))
             return self._render(request, form, page, None)
         rows = reads.customer_list_rows(
             selectors.customer_relationships_visible_to(self.organization), self.organization
@@ -182,8 +182,6 @@ class CustomerListView(_PartnerPage):
         if form.is_bound and form.cleaned_data["q"]:
             rows = rows.filter(customer_name__icontains=form.cleaned_data["q"])
         page = keyset_page(rows, ordering=CUSTOMER_ORDERING, query=request.GET)
-        # the page's rows as the template prints them (its links stay the keyset page's)
-        page = dataclasses.replace(page, object_list=customer_rows(self.organization, page.object_list))
         return self._render(request, form, page, partnership)
 
     def _invite_redirect(self, request):
@@ -200,6 +198,8 @@ class CustomerListView(_PartnerPage):
         context = self.get_context_data(
             form=form,
             page=page,
+            # the page's rows as the template prints them, built only if its memo lacks them
+            rows=None if page is None else customer_rows(self.organization, page.object_list),
             list_url=organization_url("customers:list", public_id),
             invite_url=organization_url("customers:invite", public_id),
             partnership=partnership,
@@ -275,21 +275,123 @@ _LINE_COLUMNS = (
 )
 
 
-def _subscription_lines(organization: Organization, customer_ids) -> dict[tuple[int, int], list]:
-    """The first subscriptions (and one more, to tell) of each customer and reseller, as a row's lines, in
-    one query for the page (``commerce.selectors.subscriptions_sold_to_first``), with only the columns a
-    line shows."""
-    found: dict[tuple[int, int], list] = {}
-    if not customer_ids:
-        return found
-    statuses = choice_labels(Subscription, "status")
-    values = reads.first_subscriptions(
+def customer_rows(organization: Organization, relationships) -> Derived:
+    """The Customers page's rows for these relationships (``partner_selectors.customer_list_rows``), with
+    their delegated admin access, providers (a reseller's) and first subscriptions: one query each for the
+    page. What the queries read is kept as it comes (plain tuples, cheap to key); the rows are built from
+    it by ``customer_rows_built`` only when the page's memo does not hold them already (``memo.Derived``).
+    """
+    if not relationships:
+        return Derived(customer_rows_built, organization.kind, organization.pk, organization.public_id)
+    is_reseller = organization.kind == Organization.Kind.RESELLER
+    customer_ids = [row.customer_id for row in relationships]
+    rows = tuple(
+        (
+            row.customer_id,
+            row.reseller_id,
+            row.customer_name,
+            row.started_at,
+            row.customer_public_id if is_reseller else None,
+        )
+        for row in relationships
+    )
+    subscriptions = reads.first_subscriptions(
         organization,
         customer_ids,
         per_customer=SUBSCRIPTIONS_PER_ROW,
         columns=_LINE_COLUMNS,
         ordering=("customer_id", *SUBSCRIPTION_ORDERING),
     )
+    return Derived(
+        customer_rows_built,
+        organization.kind,
+        organization.pk,
+        organization.public_id,
+        rows,
+        reads.delegated_admin_rows(organization, customer_ids, timezone.now()),
+        reads.provider_names(organization, customer_ids) if is_reseller else (),
+        () if is_reseller else reads.list_rows_parties(relationships),
+        subscriptions,
+    )
+
+
+def customer_rows_built(
+    kind, organization_id, public_id, rows=(), delegated=(), providers=(), parties=(), subscriptions=()
+) -> list[CustomerRow]:
+    """The rows ``customer_rows`` read, built (in the request's language) from what its queries returned:
+    ``rows`` (customer, reseller, customer's name, relationship's start, customer's public id if a
+    reseller's), ``delegated`` (``partner_selectors.delegated_admin_rows``), ``providers`` (a reseller's:
+    customer, provider's name), ``parties`` (a provider's: id, public id, legal name) and
+    ``subscriptions`` (``_LINE_COLUMNS``). Nothing else is read: a memo keys the rows by these."""
+    is_reseller = kind == Organization.Kind.RESELLER
+    # the rows' links: each route reversed once for the page, not once a row
+    url = RowLink("customers:customer", "customer_id", organization_public_id=public_id)
+    if is_reseller:
+        users_url = RowLink("commerce:customer_users", "customer_id", organization_public_id=public_id)
+        licences_url = RowLink("commerce:customer_licences", "customer_id", organization_public_id=public_id)
+    else:
+        order_url = RowLink("commerce:order_new", "customer_id", organization_public_id=public_id)
+    role_names = _role_names()
+    statuses = choice_labels(DelegatedAdminRelationship, "status")
+    live_by_customer, held_by_customer, pending_by_customer = {}, {}, {}
+    for customer_id, status, roles, ends_at, auto_extend, days_left, ends_soon in delegated:
+        if status == DelegatedAdminStatus.APPROVAL_PENDING:
+            pending_by_customer[customer_id] = role_names(tuple(roles))
+        else:
+            held_by_customer[customer_id] = tuple(roles)
+            live_by_customer[customer_id] = DelegatedAccess(
+                role_names=role_names(tuple(roles)),
+                status_name=statuses.get(status, status),
+                ends_at=ends_at,
+                days_left=days_left,
+                ends_soon=ends_soon,
+                auto_extend=auto_extend,
+            )
+    provider_names: dict[int, list[str]] = {}
+    for customer_id, name in providers:
+        provider_names.setdefault(customer_id, []).append(name)
+    party = {pk: (party_public_id, legal_name) for pk, party_public_id, legal_name in parties}
+    lines = _subscription_lines(subscriptions)
+    built = []
+    for customer_id, reseller_id, customer_name, started_at, customer_public_id in rows:
+        live = live_by_customer.get(customer_id)
+        held = held_by_customer.get(customer_id, ())
+        customer_lines = lines.get((customer_id, organization_id if is_reseller else reseller_id), ())
+        if is_reseller:
+            reseller_name = ""
+            links = {
+                "users_url": users_url(customer_public_id),
+                "licences_url": licences_url(customer_public_id),
+            }
+        else:
+            customer_public_id = party[customer_id][0]
+            reseller_public_id, reseller_name = party[reseller_id]
+            links = {"order_url": f"{order_url(customer_public_id)}?kind=new&reseller={reseller_public_id}"}
+        built.append(
+            CustomerRow(
+                customer_id=customer_id,
+                customer_name=customer_name,
+                started_at=started_at,
+                url=url(customer_public_id),
+                provider_names=tuple(provider_names.get(customer_id, ())),
+                reseller_name=reseller_name,
+                delegated_admin=live,
+                requested_roles=pending_by_customer.get(customer_id),
+                # a customer may have a thousand: the row shows the first ones, the customer's page all
+                subscriptions=tuple(customer_lines[:SUBSCRIPTIONS_PER_ROW]),
+                subscriptions_more=len(customer_lines) > SUBSCRIPTIONS_PER_ROW,
+                holds_user_admin=selectors.role_satisfied(held, DelegatedRole.USER_ADMIN),
+                holds_license_admin=selectors.role_satisfied(held, DelegatedRole.LICENSE_ADMIN),
+                **links,
+            )
+        )
+    return built
+
+
+def _subscription_lines(values) -> dict[tuple[int, int], list]:
+    """The subscriptions (``_LINE_COLUMNS``) of each customer and reseller, as a row's lines."""
+    statuses = choice_labels(Subscription, "status")
+    found: dict[tuple[int, int], list] = {}
     for customer_id, reseller_id, name, seats, status, auto_renew, renews_at, seat_based in values:
         line = SubscriptionLine(
             name=name,
@@ -307,82 +409,6 @@ def _role_names():
     once for the page (a page's rows hold a few combinations of roles)."""
     labels = {role.value: str(role.label) for role in DelegatedRole}
     return functools.cache(lambda roles: tuple(labels[role] for role in roles_ordered(roles)))
-
-
-def customer_rows(organization: Organization, relationships) -> list[CustomerRow]:
-    """The Customers page's rows (``partner_selectors.customer_list_rows``) with their delegated admin
-    access, providers (a reseller's) and first subscriptions: one query each for the page."""
-    if not relationships:
-        return []
-    is_reseller = organization.kind == Organization.Kind.RESELLER
-    customer_ids = [row.customer_id for row in relationships]
-    delegated = reads.delegated_admins_by_customer(organization, customer_ids)
-    providers = reads.provider_names_by_customer(organization, customer_ids) if is_reseller else {}
-    parties = {} if is_reseller else reads.list_rows_parties(relationships)
-    subscriptions = _subscription_lines(organization, customer_ids)
-    # the rows' links: each route reversed once for the page, not once a row
-    public_id = organization.public_id
-    url = RowLink("customers:customer", "customer_id", organization_public_id=public_id)
-    if is_reseller:
-        users_url = RowLink("commerce:customer_users", "customer_id", organization_public_id=public_id)
-        licences_url = RowLink("commerce:customer_licences", "customer_id", organization_public_id=public_id)
-    else:
-        order_url = RowLink("commerce:order_new", "customer_id", organization_public_id=public_id)
-    role_names = _role_names()
-    statuses = choice_labels(DelegatedAdminRelationship, "status")
-    rows = []
-    for relationship in relationships:
-        customer_id = relationship.customer_id
-        slot = delegated.get(customer_id)
-        live = requested_roles = None
-        held = ()
-        if slot is not None:
-            terms = slot["live"]
-            if terms is not None:
-                held = terms.roles
-                live = DelegatedAccess(
-                    role_names=role_names(terms.roles),
-                    status_name=statuses.get(terms.status, terms.status),
-                    ends_at=terms.ends_at,
-                    days_left=terms.days_left,
-                    ends_soon=terms.ends_soon,
-                    auto_extend=terms.auto_extend,
-                )
-            if slot["pending"] is not None:
-                requested_roles = role_names(slot["pending"].roles)
-        lines = subscriptions.get(
-            (customer_id, organization.pk if is_reseller else relationship.reseller_id), ()
-        )
-        if is_reseller:
-            customer_public_id, reseller_name = relationship.customer_public_id, ""
-            links = {
-                "users_url": users_url(customer_public_id),
-                "licences_url": licences_url(customer_public_id),
-            }
-        else:
-            customer = parties[customer_id]
-            reseller = parties[relationship.reseller_id]
-            customer_public_id, reseller_name = customer.public_id, reseller.legal_name
-            links = {"order_url": f"{order_url(customer_public_id)}?kind=new&reseller={reseller.public_id}"}
-        rows.append(
-            CustomerRow(
-                customer_id=customer_id,
-                customer_name=relationship.customer_name,
-                started_at=relationship.started_at,
-                url=url(customer_public_id),
-                provider_names=tuple(providers.get(customer_id, ())),
-                reseller_name=reseller_name,
-                delegated_admin=live,
-                requested_roles=requested_roles,
-                # a customer may have a thousand: the row shows the first ones, the customer's page all
-                subscriptions=tuple(lines[:SUBSCRIPTIONS_PER_ROW]),
-                subscriptions_more=len(lines) > SUBSCRIPTIONS_PER_ROW,
-                holds_user_admin=selectors.role_satisfied(held, DelegatedRole.USER_ADMIN),
-                holds_license_admin=selectors.role_satisfied(held, DelegatedRole.LICENSE_ADMIN),
-                **links,
-            )
-        )
-    return rows
 
 
 class CustomerView(_PartnerPage):

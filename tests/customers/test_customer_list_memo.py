@@ -185,7 +185,7 @@ def test_the_first_page_is_the_one_keyset_page_gives(side, count):
     assert page == expected
     assert len(page.object_list) == min(count, 50)
     # and what the rows print beside (prepared reads, one array of ids each) is each customer's own
-    rows = customer_rows(organization, page.object_list)
+    rows = list(customer_rows(organization, page.object_list))
     for relationship, row in zip(page.object_list, rows, strict=True):
         customer = relationship.customer
         names = sorted(Subscription.objects.filter(customer=customer).values_list("name", flat=True))

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy
 
 from accounts.models import Organization
 from accounts.roles import Role
-from portal.memo import FragmentMemo, Key, Unfreezable, freeze, memo
+from portal.memo import Derived, FragmentMemo, Key, Unfreezable, freeze, memo
 from tests.factories.accounts import PASSWORD, MembershipFactory, OrganizationFactory, UserFactory
 from tests.support.pages import CSRF_TOKEN, csrf_masked
 
@@ -189,6 +189,49 @@ def test_a_key_hashes_once_and_equals_exactly_the_same_value():
     assert fragments.get(Key((("a", (1, 2)), ("b", (4,))))) is None
     assert Key(rows) == Key(tuple(rows)) and Key(rows) != rows and Key((1,)) != Key((True, 1))
     assert len(fragments) == 1
+
+
+BUILT: list = []
+
+
+def rows_of(names, seats):
+    """A Derived's build: a module-level function of its sources alone (it notes that it ran)."""
+    BUILT.append(names)
+    return [Row(name, seats) for name in names]
+
+
+def test_a_derived_value_is_keyed_by_its_sources_and_built_on_a_miss_only():
+    memo.clear()
+    BUILT.clear()
+    template = Template(
+        "{% load memo %}{% memo rows=rows %}{% for row in rows %}[{{ row.name }} {{ row.seats }}]{% endfor %}{% endmemo %}"
+    )
+
+    def page(names, seats):
+        return template.render(Context({"rows": Derived(rows_of, names, seats)}))
+
+    assert page(("a", "b"), 1) == "[a 1][b 1]"
+    assert page(("a", "b"), 1) == "[a 1][b 1]"  # from the memo: not built again
+    assert BUILT == [("a", "b")]
+    # any source that changes is a new key, built and printed anew
+    assert page(("a", "c"), 1) == "[a 1][c 1]"
+    assert page(("a", "b"), 2) == "[a 2][b 2]"
+    assert page(("a", "b"), True) == "[a True][b True]"  # True is not 1 in a key
+    assert BUILT == [("a", "b"), ("a", "c"), ("a", "b"), ("a", "b")]
+    # keyed by the function too: another build of the same sources is another fragment
+    assert freeze(Derived(rows_of, ("a",), 1)) == freeze(Derived(rows_of, ("a",), 1))
+    assert freeze(Derived(rows_of, ("a",), 1)) != freeze(Derived(sorted, ("a",), 1))
+    # outside a memo it is the list it builds
+    derived = Derived(rows_of, ("x",), 3)
+    assert list(derived) == [Row("x", 3)] and len(derived) == 1 and derived
+
+
+def test_a_derived_value_needs_a_function_whose_values_are_keyed():
+    seats = 1
+    with pytest.raises(TypeError):
+        Derived(lambda names: [(name, seats) for name in names], ("a",))  # a closure reads seats
+    with pytest.raises(TypeError):
+        Derived(lambda names: names, ("a",))  # a lambda of a function is made anew on every call
 
 
 @pytest.mark.django_db
