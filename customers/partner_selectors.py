@@ -25,7 +25,7 @@ from customers.models import (
 )
 from portal.invitations.models import LinkInvitationStatus
 from portal.prepared import Many, PreparedQuery
-from portal.queries import InSubquery, InValues
+from portal.queries import CheckedOnly, InSubquery, InValues
 from providers.models import Partnership
 
 
@@ -136,12 +136,13 @@ def _provider_rows(reseller: Organization, customer_ids) -> QuerySet[CustomerRel
     """The provider relationships of these customers of ``reseller`` with a live partnership, by the
     provider's name.
 
-    The page's customers lead the plan (their index, a few rows each); the reseller's live providers are
-    a list computed once beside it (``portal.queries.InSubquery``). As a join on the partnerships (or an
-    ``EXISTS``), PostgreSQL read the reseller's (reseller, partner, status) index for each provider
-    instead, estimating one row where a big reseller has a hundred thousand (the correlation of a join's
-    columns is beyond its statistics): 100 ms for 50 customers at 1,000,000 relationships, 0.3 ms this
-    way (bench/scale.py)."""
+    The page's customers lead the plan (their index, a few rows each), whatever the plan knows of the
+    reseller: its live providers are a list computed once beside it (``portal.queries.InSubquery``), and
+    its own column is only checked on the rows found (``portal.queries.CheckedOnly``). As a join on the
+    partnerships (or an ``EXISTS``), PostgreSQL read the reseller's (reseller, partner, status) index for
+    each provider instead, estimating one row where a big reseller has a hundred thousand (the correlation
+    of a join's columns is beyond its statistics), and so did a plan prepared without the reseller's id:
+    50-100 ms for 50 customers at 1,000,000 relationships, 0.2 ms this way (bench/scale.py)."""
     live_providers = (
         Partnership.objects.filter(reseller=reseller, status=Partnership.Status.ACTIVE)
         .order_by()
@@ -150,7 +151,7 @@ def _provider_rows(reseller: Organization, customer_ids) -> QuerySet[CustomerRel
     return CustomerRelationship.objects.filter(
         InSubquery("partner_id", live_providers),
         InValues("customer_id", customer_ids),
-        reseller=reseller,
+        CheckedOnly("reseller_id", reseller.pk),
         role=PartnerRole.PROVIDER,
         status=RelationshipStatus.ACTIVE,
     ).order_by("partner__legal_name", "id")
@@ -179,9 +180,6 @@ _provider_names_query = PreparedQuery(
     lambda reseller_id, customer_ids: _provider_rows(
         Organization(pk=reseller_id, kind=Organization.Kind.RESELLER), customer_ids
     ).values_list("customer_id", "partner__legal_name"),
-    # planned with the page's customers each time: its generic plan reads a big reseller's every
-    # relationship (portal.prepared)
-    planned_each_time=True,
     # the reseller twice: its live partnerships and its relationships
     reseller_id=CustomerRelationship._meta.get_field("reseller"),
     customer_ids=Many(CustomerRelationship._meta.get_field("customer")),

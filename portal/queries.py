@@ -83,3 +83,35 @@ class InValues(Expression):
         column_sql, params, field, values = self._column(compiler, connection)
         # the array's type from the column's: the same statement whatever sizes of numbers the values are
         return f"{column_sql} = ANY(%s::{field.db_type(connection)}[])", [*params, values]
+
+
+class CheckedOnly(Expression):
+    """``column = value``, given to PostgreSQL as ``(column = %s) IS TRUE``: the same rows (the column is
+    NOT NULL), estimated alike, but no index can serve it, so it is checked on the rows the query's other
+    conditions found and never leads the plan. For a condition that is selective on average and not for
+    the tenant at hand: a big reseller's own column beside a page's 50 customer ids. A plan prepared once
+    (``portal.prepared``) knows no parameter's value, and with ``reseller_id = $1`` it read a reseller's
+    100,000 relationships to find the page's 50 (``customers.partner_selectors._provider_rows``). Other
+    databases get the plain ``column = %s``. Use it in ``filter()``: ``CheckedOnly("reseller_id", 7)``."""
+
+    conditional = True
+
+    def __init__(self, column: str, value):
+        super().__init__(output_field=BooleanField())
+        self.column = F(column)
+        self.value = value
+
+    def get_source_expressions(self):
+        return [self.column]
+
+    def set_source_expressions(self, expressions):
+        (self.column,) = expressions
+
+    def as_sql(self, compiler, connection):
+        column_sql, params = compiler.compile(self.column)
+        value = self.column.output_field.get_db_prep_value(self.value, connection, prepared=False)
+        return f"{column_sql} = %s", [*params, value]
+
+    def as_postgresql(self, compiler, connection):
+        sql, params = self.as_sql(compiler, connection)
+        return f"({sql}) IS TRUE", params

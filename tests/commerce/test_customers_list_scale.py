@@ -34,7 +34,7 @@ def test_a_row_shows_the_first_subscriptions_and_says_there_are_more(client, sid
         reverse("customers:list", kwargs={"organization_public_id": organization.public_id})
     )
 
-    rows = {row.customer_id: row for row in response.context["page"].object_list}
+    rows = {row.customer_id: row for row in response.context["rows"]}
     assert [s.name for s in rows[link.customer.pk].subscriptions] == [f"Suite {n:02d}" for n in range(5)]
     assert rows[link.customer.pk].subscriptions_more is True
     assert [s.name for s in rows[few.customer.pk].subscriptions] == [f"Suite {n:02d}" for n in range(5)]

@@ -12,7 +12,7 @@ from accounts import selectors
 from accounts.models import Membership, Organization
 from accounts.roles import Role
 from portal.prepared import Many, PreparedQuery
-from portal.queries import InValues
+from portal.queries import CheckedOnly, InValues
 from tests.factories.accounts import MembershipFactory, OrganizationFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -198,3 +198,26 @@ def test_in_values_is_a_plain_in_elsewhere_and_matches_nothing_when_empty():
     assert isinstance(node, InValues)
     sql, params = InValues.as_sql(node, compiler, connection)  # what another database gets
     assert sql.endswith("IN (%s, %s)") and params == [1, 2]
+
+
+def test_checked_only_is_the_same_condition_that_no_index_can_serve():
+    mine, other = MembershipFactory(), MembershipFactory()
+    for membership in (mine, other):
+        found = Membership.objects.filter(CheckedOnly("organization_id", membership.organization_id))
+        assert list(found.values_list("pk")) == [(membership.pk,)]
+    assert not Membership.objects.filter(CheckedOnly("organization_id", -1)).exists()
+    query = Membership.objects.filter(CheckedOnly("organization_id", mine.organization_id)).query
+    compiler = query.get_compiler("default")
+    node = query.where.children[0].lhs
+    sql, params = compiler.compile(node)
+    assert sql == '("accounts_membership"."organization_id" = %s) IS TRUE' and params == [
+        mine.organization_id
+    ]
+    sql, params = CheckedOnly.as_sql(node, compiler, connection)  # what another database gets
+    assert sql == '"accounts_membership"."organization_id" = %s' and params == [mine.organization_id]
+    # PostgreSQL finds the rows another way: with only this condition, by reading the table
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN " + str(query.sql_with_params()[0]), query.sql_with_params()[1])
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert "Index Cond" not in plan and "Seq Scan on accounts_membership" in plan
