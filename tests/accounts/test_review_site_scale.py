@@ -268,3 +268,44 @@ def test_the_memberships_list_and_its_searches_are_read_through_their_indexes(st
     assert "Sort" not in plans["list"].replace("Sort Key", ""), plans["list"]
     assert "user_email_trgm" in plans["email"], plans["email"]
     assert "organization_legal_name_trgm" in plans["name"], plans["name"]
+
+
+# --- People (accounts.admin.UserAdmin) -----------------------------------------------------------------
+
+USERS_URL = reverse("admin:accounts_user_changelist")
+
+
+def people_listed(response) -> list[str]:
+    return [user.email for user in response.context["cl"].result_list]
+
+
+def test_the_people_list_pages_by_email_address_without_counting(staff_client):
+    for n in range(55):
+        UserFactory(email=f"person{n:03d}@contoso.example", full_name=f"Person {n:03d}")
+
+    with CaptureQueriesContext(connection) as captured:
+        first = staff_client.get(USERS_URL)
+    second = staff_client.get(f"{USERS_URL}?{next_query(first)}")
+    found = staff_client.get(USERS_URL, {"q": "PERSON054@"})
+    by_name = staff_client.get(USERS_URL, {"q": "person 007"})
+
+    people = [f"person{n:03d}@contoso.example" for n in range(55)]
+    assert people_listed(first) == people[:50]
+    assert people_listed(second) == [*people[50:], "reviewer@program.example"]
+    assert next_query(second) is None
+    assert people_listed(found) == ["person054@contoso.example"]
+    assert people_listed(by_name) == ["person007@contoso.example"]
+    assert [query["sql"] for query in captured if "COUNT(" in query["sql"].upper()] == []
+    assert "OFFSET" not in " ".join(query["sql"] for query in captured)
+
+
+def test_the_people_search_is_answered_by_both_columns_trigram_indexes(staff_client):
+    UserFactory(email="ann@contoso.example", full_name="Ann Lee")
+    with CaptureQueriesContext(connection) as captured:
+        staff_client.get(USERS_URL, {"q": "ann@contoso"})
+    [search_sql] = [query["sql"] for query in captured if "LIKE" in query["sql"]]
+
+    plan = plan_of(search_sql, None, forbidden=("enable_seqscan", "enable_indexscan"))
+
+    assert "user_email_trgm" in plan and "user_full_name_trgm" in plan, plan
+    assert "BitmapOr" in plan, plan
