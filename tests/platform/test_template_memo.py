@@ -204,7 +204,8 @@ def test_a_derived_value_is_keyed_by_its_sources_and_built_on_a_miss_only():
     memo.clear()
     BUILT.clear()
     template = Template(
-        "{% load memo %}{% memo rows=rows %}{% for row in rows %}[{{ row.name }} {{ row.seats }}]{% endfor %}{% endmemo %}"
+        "{% load memo %}{% memo rows=rows %}"
+        "{% for row in rows %}[{{ row.name }} {{ row.seats }}]{% endfor %}{% endmemo %}"
     )
 
     def page(names, seats):
