@@ -27,7 +27,7 @@ from accounts.forms import (
 from accounts.models import Membership, MembershipInvitation
 from accounts.roles import Permission, Role
 from accounts.scoping import OrganizationView
-from portal.audit.catalogue import action_label
+from portal.audit.catalogue import action_label, target_label_shown
 
 # The streaming CSV helpers moved to portal.csv_export; the aliases keep earlier imports from here working.
 from portal.csv_export import BYTE_ORDER_MARK as BYTE_ORDER_MARK
@@ -441,7 +441,7 @@ def activity_rows(events) -> list[ActivityRow]:
                 action_label=labels[event.action],
                 actor_label=event.actor_label if event.actor_id else None,
                 acting_partner=event.acting_partner or "",
-                target_label=event.target_label,
+                target_label=target_label_shown(event.target_type, event.target_label),
             )
         )
     return rows

@@ -303,9 +303,9 @@ def activity_events(
 def activity_rows(events: QuerySet) -> QuerySet:
     """What a row of the activity log page shows of ``events``: the partner a change was made as comes out
     of ``after`` in the database (the page never decodes the whole before and after of 50 events)."""
-    return events.only("occurred_at", "action", "actor_id", "actor_label", "target_label").annotate(
-        acting_partner=KT("after__acting_partner")
-    )
+    return events.only(
+        "occurred_at", "action", "actor_id", "actor_label", "target_type", "target_label"
+    ).annotate(acting_partner=KT("after__acting_partner"))
 
 
 #: count -> the compiled query of ``activity_rows_first``

@@ -7,8 +7,8 @@ class CommerceConfig(AppConfig):
     verbose_name = _("Subscriptions and orders")
 
     def ready(self):
-        from commerce.audit_actions import COMMERCE_ACTION_LABELS
-        from portal.audit.catalogue import register
+        from commerce.audit_actions import COMMERCE_ACTION_LABELS, order_target_label
+        from portal.audit.catalogue import register, register_target_labels
         from portal.navigation import OrganizationPageEntry, page_register
 
         page_register(
@@ -24,3 +24,4 @@ class CommerceConfig(AppConfig):
             OrganizationPageEntry("licences", "commerce:licences", nav_label=_("Licences"), nav_order=14),
         )
         register(COMMERCE_ACTION_LABELS)
+        register_target_labels({"commerce.order": order_target_label})

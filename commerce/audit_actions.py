@@ -26,3 +26,14 @@ COMMERCE_ACTION_LABELS = {
     "offer.created": _("Offer created"),
     "offer.changed": _("Offer changed"),
 }
+
+
+def order_target_label(label: str) -> str:
+    """An order's stored target label (``Order.__str__``: "<kind>: <offer>", the kind in the words of the
+    language it was written in) with its kind in the active language."""
+    from commerce.models import OrderKind
+    from portal.audit.catalogue import labels_in_every_language
+
+    kind_label, separator, offer = label.partition(": ")
+    kind = labels_in_every_language(OrderKind).get(kind_label) if separator else None
+    return label if kind is None else f"{kind.label}: {offer}"

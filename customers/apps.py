@@ -8,12 +8,16 @@ class CustomersConfig(AppConfig):
 
     def ready(self):
         from accounts.signals import organization_renamed
-        from customers.audit_actions import CUSTOMER_ACTION_LABELS
+        from customers.audit_actions import (
+            CUSTOMER_ACTION_LABELS,
+            delegated_admin_target_label,
+            relationship_target_label,
+        )
         from customers.services.relationships import provider_relationships_end_for_partnership
         from customers.signals import customer_rename
         from customers.views.customer_side import partners_card
         from customers.views.partner_side import dashboard_card
-        from portal.audit.catalogue import register
+        from portal.audit.catalogue import register, register_target_labels
         from portal.navigation import DashboardCard, OrganizationPageEntry, page_register
         from providers.signals import partnership_ended
 
@@ -35,6 +39,12 @@ class CustomersConfig(AppConfig):
             )
         )
         register(CUSTOMER_ACTION_LABELS)
+        register_target_labels(
+            {
+                "customers.customerrelationship": relationship_target_label,
+                "customers.delegatedadminrelationship": delegated_admin_target_label,
+            }
+        )
         organization_renamed.connect(customer_rename, dispatch_uid="customers.customer_rename")
         partnership_ended.connect(
             provider_relationships_end_for_partnership, dispatch_uid="customers.provider_relationships_end"

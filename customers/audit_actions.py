@@ -30,3 +30,25 @@ CUSTOMER_ACTION_LABELS = {
     "delegated_admin.extended": _("Delegated admin access extended automatically"),
     "delegated_admin.expired": _("Delegated admin access expired"),
 }
+
+
+def relationship_target_label(label: str) -> str:
+    """A customer relationship's stored target label (``CustomerRelationship.__str__``: "<partner> →
+    <customer> (<role code>)") with its role named in the active language."""
+    from customers.models import PartnerRole
+
+    for role in PartnerRole:
+        code = f" ({role.value})"
+        if label.endswith(code):
+            return f"{label[: -len(code)]} ({role.label})"
+    return label
+
+
+def delegated_admin_target_label(label: str) -> str:
+    """A delegated admin relationship's stored target label: "<partner> → <customer>" (no word in it), or
+    as rows written before said it, "<partner> in <customer>", shown with the arrow when "in" can only be
+    the one between the names."""
+    partner, separator, customer = label.partition(" in ")
+    if separator and " in " not in customer:
+        return f"{partner} → {customer}"
+    return label

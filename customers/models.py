@@ -455,7 +455,7 @@ class DelegatedAdminRelationship(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.partner} in {self.customer}"
+        return f"{self.partner} → {self.customer}"  # no word in it: an audit row keeps it in every language
 
     @property
     def roles_in_order(self) -> list[str]:

@@ -455,3 +455,58 @@ def test_an_index_serves_every_page_of_each_filter_without_sorting(client, admin
     assert used in index_and_partitions, plan
     assert "ROW(occurred_at, id) < ROW(" in plan.split("Index Cond:")[1].split("\n")[0]
     assert "Sort" not in plan.replace("Sort Key", "")
+
+
+def test_a_targets_words_are_shown_in_the_readers_language_whatever_it_was_written_in(client, admin):
+    """A target label is stored once, in the language of whoever made the change: an order's kind and a
+    relationship's role read in the reader's language; names stay as they were."""
+    organization_id = admin.organization.pk
+    for target_type, label in (
+        ("commerce.order", "New subscription: Cloud Backup 1 TB"),  # written by an English reader
+        ("commerce.order", "シート数の変更: Endpoint Security Plan 1"),  # by a Japanese one
+        ("commerce.order", "Refund: Cloud Backup"),  # not a kind: shown as stored
+        ("customers.customerrelationship", "Fabrikam KK → Sakura (Logistics) KK (reseller)"),
+        ("providers.partnership", "Contoso KK ↔ Fabrikam KK"),  # no words to translate
+        ("customers.delegatedadminrelationship", "Fabrikam KK in Sakura KK"),  # as written before
+        ("customers.delegatedadminrelationship", "Made in Japan KK in Tailspin KK"),  # "in" twice
+    ):
+        AuditEvent.objects.create(
+            organization_id=organization_id,
+            action="order.submitted",
+            target_type=target_type,
+            target_label=label,
+        )
+    client.force_login(admin.user)
+
+    english = client.get(url(admin)).content.decode()
+    admin.user.preferred_language = "ja"
+    admin.user.save()
+    japanese = client.get(url(admin)).content.decode()
+
+    for shown in (
+        "<td>New subscription: Cloud Backup 1 TB</td>",
+        "<td>Change seats: Endpoint Security Plan 1</td>",
+        "<td>Refund: Cloud Backup</td>",
+        "<td>Fabrikam KK → Sakura (Logistics) KK (Reseller of record)</td>",
+        "<td>Contoso KK ↔ Fabrikam KK</td>",
+        "<td>Fabrikam KK → Sakura KK</td>",
+        "<td>Made in Japan KK in Tailspin KK</td>",  # which "in"? shown as stored
+    ):
+        assert shown in english, shown
+    for shown in (
+        "<td>新しいサブスクリプション: Cloud Backup 1 TB</td>",
+        "<td>シート数の変更: Endpoint Security Plan 1</td>",
+        "<td>Refund: Cloud Backup</td>",
+        "<td>Fabrikam KK → Sakura (Logistics) KK (登録リセラー)</td>",
+        "<td>Contoso KK ↔ Fabrikam KK</td>",
+        "<td>Fabrikam KK → Sakura KK</td>",
+    ):
+        assert shown in japanese, shown
+    # the record itself is kept as it was written
+    labels = set(
+        AuditEvent.objects.filter(organization_id=organization_id).values_list("target_label", flat=True)
+    )
+    assert (
+        "シート数の変更: Endpoint Security Plan 1" in labels
+        and "New subscription: Cloud Backup 1 TB" in labels
+    )
