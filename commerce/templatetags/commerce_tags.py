@@ -3,14 +3,12 @@
 ``{{ order.failure_code|order_failure }}`` says why an order could not be provisioned;
 ``{{ amount|money:currency }}`` writes an amount as a reader of the active language does ("￥1,200").
 
-For the rows of a list, what a general tag would print for a fraction of its cost (``portal.rows``):
-``{{ order|choice_label:"status" }}`` is ``{{ order.get_status_display }}`` (which translates every choice
-of the field at each call), ``{{ moment|datetime_minute }}`` is ``{{ moment|date:"Y-m-d H:i" }}`` and
-``{{ moment|date_day }}`` is ``{{ moment|date:"Y-m-d" }}`` (which parse their format at each call).
+``{{ moment|datetime_minute }}`` is ``{{ moment|date:"Y-m-d H:i" }}`` (which parses its format at each
+call) for a fraction of its cost (``portal.rows``). List rows get their labels and dates as plain values
+from their views (``portal.rows``), not from filters.
 """
 
 from django import template
-from django.utils.translation import get_language
 
 from commerce.money import money as money_format
 from commerce.services.orders import failure_message
@@ -18,26 +16,11 @@ from portal import rows
 
 register = template.Library()
 
-#: (model, field name, language) -> a field's choices, each label translated once per process
-_choice_labels: dict[tuple, dict] = {}
-
 
 @register.filter
 def order_failure(code) -> str:
     """The reason a failure code stands for, translated (a generic reason for an unknown code)."""
     return failure_message(str(code or ""))
-
-
-@register.filter
-def choice_label(instance, field_name: str) -> str:
-    """What ``instance.get_<field_name>_display()`` says: the label of the value's choice in the active
-    language, or the value itself when it is no choice."""
-    key = (type(instance), field_name, get_language())
-    labels = _choice_labels.get(key)
-    if labels is None:
-        labels = _choice_labels[key] = rows.choice_labels(type(instance), field_name)
-    value = getattr(instance, field_name)
-    return labels.get(value, value)
 
 
 @register.filter
@@ -52,9 +35,3 @@ def money(amount, currency) -> str:
 def datetime_minute(value) -> str:
     """``value`` as ``|date:"Y-m-d H:i"`` writes it (in the current time zone); nothing when missing."""
     return rows.minute(value)
-
-
-@register.filter
-def date_day(value) -> str:
-    """``value`` as ``|date:"Y-m-d"`` writes it (in the current time zone); nothing when missing."""
-    return rows.day(value)
