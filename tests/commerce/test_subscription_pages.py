@@ -327,8 +327,16 @@ def test_each_customer_row_shows_its_subscriptions_and_links(client, link, subsc
     body = client.get(customers_url("list", link.reseller)).content.decode()
 
     row = body.split('<li class="customer-row')[1]
-    assert "<li><bdi>Advanced Security</bdi> · 2 seats · Active · ends 2026-04-01 (UTC)</li>" in row
-    assert "<li><bdi>Cloud Suite Business</bdi> · 5 seats · Active · renews 2025-05-01 (UTC)</li>" in row
+    # each part whole on its line: a phone breaks the line between them, never inside one ("10 | seats")
+    nowrap = '<span class="nowrap">{}</span>'.format
+    assert (
+        f"<li><bdi>Advanced Security</bdi> · {nowrap('2 seats')} · {nowrap('Active')} · "
+        f"{nowrap('ends 2026-04-01 (UTC)')}</li>"
+    ) in row
+    assert (
+        f"<li><bdi>Cloud Suite Business</bdi> · {nowrap('5 seats')} · {nowrap('Active')} · "
+        f"{nowrap('renews 2025-05-01 (UTC)')}</li>"
+    ) in row
     assert url("customer_users", link.reseller, customer_id=link.customer.public_id) in row
     assert url("customer_licences", link.reseller, customer_id=link.customer.public_id) in row
     assert "needs the" not in row  # the factory's delegated admin holds both roles

@@ -104,7 +104,7 @@ def test_a_row_shows_its_changed_data_on_the_next_request(client, shop):
     assert "Northwind Traders KK" not in after
     assert "<bdi>Northwind Retail KK</bdi>" in after
     alpine_row = row_of(after, "Alpine Ski House KK")
-    assert "12 seats · Suspended" in alpine_row
+    assert '12 seats</span> · <span class="nowrap">Suspended' in alpine_row
     assert "Delegated admin ends in 4 days" in alpine_row
     assert "<li>Global reader</li>" in alpine_row and "<li>License administrator</li>" not in alpine_row
     assert "(needs the License administrator role)" in alpine_row
