@@ -23,11 +23,12 @@ through ``portal.queries.InValues`` (``column = ANY(%s)``), so the SQL stays the
 number of values. On another database than PostgreSQL ``InValues`` is a plain ``IN`` with one
 parameter per value, so a query with a ``Many`` is built and run anew each time there, like any queryset.
 
-``planned_each_time=True``: compiled once, but not prepared on the connection, so PostgreSQL plans it
-with the values in hand each time. For a query whose best plan depends on them: the generic plan of the
-Customers page's providers (``customers.partner_selectors``) cannot see that the array holds a page's
-fifty customers, and read a big reseller's hundred thousand relationships instead (75 ms instead of
-0.8 ms, bench/scale.py). ``bench/scale.py`` measures every prepared list query at production size.
+A generic plan knows no parameter's value: the Customers page's providers (``customers.partner_selectors``)
+once read a big reseller's hundred thousand relationships to find a page's fifty customers (75 ms
+instead of 0.2, bench/scale.py), until the reseller's own column became a condition no index serves
+(``portal.queries.CheckedOnly``). ``planned_each_time=True`` remains for a query whose best plan truly
+depends on its values: compiled once, but not prepared on the connection, so PostgreSQL plans it with
+the values in hand each time. ``bench/scale.py`` measures every prepared list query at production size.
 """
 
 import threading
