@@ -1,7 +1,8 @@
 """The one way an organization page finds its organization.
 
 Every organization page subclasses ``OrganizationView``. Its ``dispatch`` resolves, once per request,
-the signed-in user's active membership in the organization named in the URL (none → 404, so another
+the signed-in user's active membership in the organization named in the URL (read with the user when the
+request began, accounts.authentication; none → 404, so another
 tenant's organization is indistinguishable from a missing one) and checks the permission that the access
 policy table names for the route (missing → 403); a kind of organization the route's entry does not
 list gets 404 too. Subclasses cannot override ``dispatch`` and read
@@ -17,6 +18,7 @@ from django.shortcuts import get_object_or_404
 from django.views import View
 
 from accounts import selectors
+from accounts.authentication import membership_read_with_user
 from accounts.models import Membership, Organization
 from portal.access_policy import is_organization_permission, kinds_for, policy_for
 
@@ -41,9 +43,12 @@ class OrganizationView(View):
         permission = policy_for(view_name)
         if not is_organization_permission(permission):
             raise ImproperlyConfigured(f"{view_name} needs an organization permission in ACCESS_POLICY")
-        membership = selectors.membership_active_for_user(
-            user=request.user, organization_public_id=organization_public_id
-        )
+        # Read with the signed-in user when the request began (accounts.authentication), else now.
+        membership = membership_read_with_user(request, organization_public_id)
+        if membership is None:
+            membership = selectors.membership_active_for_user(
+                user=request.user, organization_public_id=organization_public_id
+            )
         # Not a member, or a kind of organization that has no such page: both look like a missing page.
         if membership is None or membership.organization.kind not in kinds_for(view_name):
             raise Http404

@@ -115,7 +115,9 @@ class _RoleCodes(Aggregate):
         return super().as_sql(compiler, connection, function="GROUP_CONCAT", **extra_context)
 
 
-def _membership_queryset(*, user_id, organization_public_id, switcher: bool = False) -> QuerySet:
+def _membership_queryset(
+    *, user_id, organization_public_id, switcher: bool = False, with_user: bool = False
+) -> QuerySet:
     role_codes = (
         MembershipRole.objects.filter(membership=OuterRef("pk"))
         .values("membership")
@@ -129,8 +131,9 @@ def _membership_queryset(*, user_id, organization_public_id, switcher: bool = Fa
             organization__status=Organization.Status.ACTIVE,
             organization__public_id=organization_public_id,
         )
-        # The directory tenant comes along: settings, tenant users and licences pages show it.
-        .select_related("organization", "organization__directory_tenant")
+        # The directory tenant comes along: settings, tenant users and licences pages show it. The user
+        # too when the request's user is read with it (membership_with_user).
+        .select_related("organization", "organization__directory_tenant", *(["user"] if with_user else []))
         .annotate(
             role_codes=Coalesce(Subquery(role_codes), Value("")),
             # the organization switcher's rows, on PostgreSQL (an array of JSON objects)
@@ -148,6 +151,12 @@ _membership_query = PreparedQuery(_membership_queryset, **_MEMBERSHIP_PARAMETERS
 _membership_switcher_query = PreparedQuery(
     functools.partial(_membership_queryset, switcher=True), **_MEMBERSHIP_PARAMETERS
 )
+_membership_user_query = PreparedQuery(
+    functools.partial(_membership_queryset, with_user=True), **_MEMBERSHIP_PARAMETERS
+)
+_membership_user_switcher_query = PreparedQuery(
+    functools.partial(_membership_queryset, switcher=True, with_user=True), **_MEMBERSHIP_PARAMETERS
+)
 
 
 def membership_active_for_user(*, user: User, organization_public_id) -> Membership | None:
@@ -160,6 +169,15 @@ def membership_active_for_user(*, user: User, organization_public_id) -> Members
             return None
     query = _membership_switcher_query if connection.vendor == "postgresql" else _membership_query
     found = query.objects(user_id=user.pk, organization_public_id=organization_public_id)
+    return found[0] if found else None
+
+
+def membership_with_user(*, user_id: int, organization_public_id: uuid.UUID) -> Membership | None:
+    """What ``membership_active_for_user`` reads, with the user of the membership too (``membership.user``:
+    every column, as ``User.objects.get(pk=user_id)`` reads it), in the same one query: an organization
+    page's signed-in user is read this way (accounts.authentication)."""
+    query = _membership_user_switcher_query if connection.vendor == "postgresql" else _membership_user_query
+    found = query.objects(user_id=user_id, organization_public_id=organization_public_id)
     return found[0] if found else None
 
 

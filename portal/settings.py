@@ -86,7 +86,7 @@ MIDDLEWARE = [
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.authentication.AuthenticationMiddleware",
     "portal.middleware.UserLanguageMiddleware",
     "accounts.middleware.StaffMfaRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -206,7 +206,8 @@ FORM_RENDERER = "portal.forms_renderer.PortalFormRenderer"
 AUTH_USER_MODEL = "accounts.User"
 # allauth's backend is a ModelBackend that also signs in by email: one backend, so that a failed sign-in
 # costs one password hash, not two.
-AUTHENTICATION_BACKENDS = ["allauth.account.auth_backends.AuthenticationBackend"]
+# allauth's, reading an organization page's membership with the user (accounts/authentication.py)
+AUTHENTICATION_BACKENDS = ["accounts.authentication.AuthenticationBackend"]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 PASSWORD_HASHERS = [
