@@ -191,7 +191,7 @@ def test_the_licences_page_costs_the_same_number_of_queries_whatever_the_number_
     client.get(partner_url("licences", link))
 
     # the relationship selector's checks asked once per request (customers.selectors.PartnerAnswers)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = client.get(partner_url("licences", link))
 
     assert len(holders(response)) == min(count, 50)
@@ -277,11 +277,11 @@ def test_the_licences_page_costs_the_same_number_of_queries_whatever_the_number_
     client = signed_in(client, link.reseller_agent)
     client.get(partner_url("licences", link))
 
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = client.get(partner_url("licences", link))
 
     assert len(response.context["subscriptions"]) == min(count, 50)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         client.get(partner_url("licences", link), {"q": "suite 00"})
 
 

@@ -194,7 +194,7 @@ def test_the_users_list_costs_the_same_number_of_queries_whatever_the_number_of_
     client.get(partner_url("users", link))  # the session's first write is not the page's cost
 
     # the page's users' licences in one statement, of the subscriptions the partner sees (their scope in it)
-    with django_assert_num_queries(8):
+    with django_assert_num_queries(7):
         response = client.get(partner_url("users", link))
 
     assert len(listed(response)) == min(users, 50)
