@@ -3,6 +3,8 @@
 Command-line flags override these (bin/run binds to loopback with two workers).
 """
 
+import ctypes
+import ctypes.util
 import multiprocessing
 import os
 
@@ -34,6 +36,29 @@ logger_class = "portal.gunicorn_logging.RedactingLogger"
 forwarded_allow_ips = ""
 secure_scheme_headers: dict[str, str] = {}
 forwarder_headers = ""
+
+
+#: glibc's mallopt() parameter for the size from which malloc maps a block of its own (man 3 mallopt).
+M_MMAP_THRESHOLD = -3
+
+
+def tune_malloc(threshold: int = 1024 * 1024) -> bool:
+    """Have glibc's malloc map every block of ``threshold`` bytes or more on its own, and unmap it when it
+    is freed. By default glibc raises that threshold to the size of the largest block freed so far, so a
+    password hash's 12 MiB buffer (portal/hashers.py) then came from the heap and stayed resident after
+    the hash, in each thread's arena. Setting the threshold also turns the raising off. Inherited by the
+    workers (forks); nothing to do where the C library is not glibc."""
+    name = ctypes.util.find_library("c")
+    if not name:
+        return False
+    try:
+        mallopt = ctypes.CDLL(name).mallopt
+    except (OSError, AttributeError):
+        return False
+    return mallopt(M_MMAP_THRESHOLD, threshold) == 1
+
+
+tune_malloc()
 
 
 def when_ready(server):

@@ -43,3 +43,49 @@ def test_a_hash_with_djangos_default_parameters_signs_in_and_is_upgraded(setting
     assert "m=12288,t=3,p=1" in upgraded
     assert identify_hasher(upgraded).algorithm == "argon2"
     assert check_password("an older passphrase", upgraded)
+
+
+@pytest.mark.parametrize("operation", ["encode", "verify"])
+def test_a_process_runs_one_argon2_hash_at_a_time(monkeypatch, operation):
+    """Two threads signing in at once hash one after the other: one hash's memory at a time."""
+    import threading
+    import time
+
+    import argon2
+
+    hasher = PortalArgon2PasswordHasher()
+    encoded = hasher.encode("correct horse", hasher.salt())
+    running, most = [0], [0]
+    guard = threading.Lock()
+
+    def counted(real):
+        def run(*args, **kwargs):
+            with guard:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.05)  # long enough for the other thread to arrive
+            try:
+                return real(*args, **kwargs)
+            finally:
+                with guard:
+                    running[0] -= 1
+
+        return run
+
+    monkeypatch.setattr(argon2.low_level, "hash_secret", counted(argon2.low_level.hash_secret))
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", counted(argon2.PasswordHasher.verify))
+    results = []
+    if operation == "encode":
+        work = [lambda: results.append(hasher.encode("correct horse", hasher.salt())) for _ in range(3)]
+    else:
+        work = [lambda: results.append(hasher.verify("correct horse", encoded)) for _ in range(3)]
+    threads = [threading.Thread(target=job) for job in work]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(results) == 3
+    assert most[0] == 1
+    if operation == "verify":
+        assert results == [True, True, True]
