@@ -20,7 +20,7 @@ import threading
 from django.contrib.auth.hashers import Argon2PasswordHasher
 
 #: Held while this process runs Argon2: one hash's memory at a time.
-_ONE_AT_A_TIME = threading.Lock()
+_ONE_AT_A_TIME = threading.RLock()  # re-entrant: a hash never waits for its own thread
 
 
 class PortalArgon2PasswordHasher(Argon2PasswordHasher):
